@@ -1,0 +1,163 @@
+"""Input checks shared by every public entry point.
+
+They turn malformed input into an :class:`~expokit.errors.InputError` that names the argument
+and says how to fix it, instead of letting a shape or dtype error surface from deep inside
+NumPy or OpenCV.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .errors import InputError
+
+#: dtypes accepted for images; integer images are display-referred code values.
+IMAGE_DTYPES = (np.uint8, np.uint16, np.float32, np.float64)
+
+
+def describe(name: str, path: object | None = None) -> str:
+    """Name an image for an error message: ``image 2 (IMG_0042.JPG)`` or ``image 2``."""
+    if path is None:
+        return name
+    from pathlib import Path
+
+    return f"{name} ({Path(str(path)).name})"
+
+
+def check_image(img: object, *, name: str = "image", allow_nonfinite: bool = False) -> np.ndarray:
+    """Check one image and return it as an ``(H, W, C)`` array (a view, never a copy).
+
+    Args:
+        img: array of shape ``(H, W)`` or ``(H, W, C)`` with C in {1, 3}; uint8, uint16,
+            float32 or float64.
+        name: how to call the image in an error message.
+        allow_nonfinite: accept NaN/Inf (only for code that masks them itself).
+
+    Raises:
+        InputError: if the array is not an image expokit can work with.
+    """
+    if not isinstance(img, np.ndarray):
+        raise InputError(
+            f"{name} is a {type(img).__name__}, expected a NumPy array of shape (H, W, 3); "
+            "read files with expokit.io.read_image"
+        )
+    if img.ndim == 2:
+        img = img[:, :, None]
+    if img.ndim != 3 or img.shape[2] not in (1, 3):
+        raise InputError(
+            f"{name} has shape {img.shape}, expected (H, W), (H, W, 1) or (H, W, 3); "
+            "drop alpha channels with img[..., :3]"
+        )
+    if img.shape[0] < 2 or img.shape[1] < 2:
+        raise InputError(f"{name} is {img.shape[1]}x{img.shape[0]} pixels, too small to process")
+    if img.dtype.type not in IMAGE_DTYPES:
+        raise InputError(
+            f"{name} has dtype {img.dtype}, expected uint8, uint16, float32 or float64"
+        )
+    if not allow_nonfinite and img.dtype.kind == "f" and not np.isfinite(img).all():
+        bad = int(np.count_nonzero(~np.isfinite(img)))
+        raise InputError(
+            f"{name} contains {bad} NaN or infinite values; replace them (np.nan_to_num) "
+            "or mask them before processing"
+        )
+    return img
+
+
+def check_stack(
+    images: Sequence[object],
+    *,
+    name: str = "images",
+    paths: Sequence[object] | None = None,
+    min_count: int = 2,
+    same_dtype: bool = True,
+) -> list[np.ndarray]:
+    """Check a bracket of images: at least ``min_count``, one size, one dtype.
+
+    Returns:
+        The images as ``(H, W, C)`` arrays (views of the inputs).
+
+    Raises:
+        InputError: naming the first offending image and its file when ``paths`` is given.
+    """
+    if isinstance(images, np.ndarray) and images.ndim == 4:
+        images = list(images)
+    if not isinstance(images, Sequence) or isinstance(images, (str, bytes)):
+        raise InputError(f"{name} must be a list of images, got {type(images).__name__}")
+    if len(images) < min_count:
+        raise InputError(
+            f"{name} holds {len(images)} image(s), expected at least {min_count}: a bracket "
+            "needs several exposures of the same scene"
+        )
+
+    def label(i: int) -> str:
+        return describe(f"image {i + 1}", None if paths is None else paths[i])
+
+    out = [check_image(im, name=label(i)) for i, im in enumerate(images)]
+    ref = out[0]
+    for i, im in enumerate(out[1:], start=1):
+        if im.shape[:2] != ref.shape[:2]:
+            raise InputError(
+                f"{label(i)} is {im.shape[1]}x{im.shape[0]} but {label(0)} is "
+                f"{ref.shape[1]}x{ref.shape[0]}: all exposures must share one size "
+                "(crop them or run `expokit align`)"
+            )
+        if im.shape[2] != ref.shape[2]:
+            raise InputError(
+                f"{label(i)} has {im.shape[2]} channel(s) but {label(0)} has {ref.shape[2]}: "
+                "do not mix greyscale and colour shots"
+            )
+        if same_dtype and im.dtype != ref.dtype:
+            raise InputError(
+                f"{label(i)} is {im.dtype} but {label(0)} is {ref.dtype}: all exposures must "
+                "share one bit depth (convert them first)"
+            )
+    return out
+
+
+def check_exposure_times(times: object, count: int, *, name: str = "exposure_times") -> np.ndarray:
+    """Check exposure times in seconds: one per image, finite, > 0 and all different.
+
+    Returns:
+        float64 array of the times.
+    """
+    try:
+        t = np.asarray(times, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"{name} must be numbers (seconds), got {times!r}") from exc
+    if t.size != count:
+        raise InputError(f"{name} has {t.size} value(s) for {count} image(s): give one per image")
+    if not np.isfinite(t).all() or (t <= 0).any():
+        raise InputError(
+            f"{name} must be finite and > 0 seconds, got {t.tolist()}; "
+            "read them from EXIF (expokit info) or give them explicitly"
+        )
+    uniq, counts = np.unique(t, return_counts=True)
+    if (counts > 1).any():
+        raise InputError(
+            f"{name} has duplicate value(s) {uniq[counts > 1].tolist()}: each exposure of a "
+            "bracket needs its own time (are two files the same shot?)"
+        )
+    return t
+
+
+def to_float32(img: np.ndarray) -> np.ndarray:
+    """Convert code values to float32 in [0, 1] (uint8 / 255, uint16 / 65535); floats pass.
+
+    Float images are returned as float32 without rescaling: their range is the caller's.
+    """
+    if img.dtype == np.uint8:
+        return img.astype(np.float32) * np.float32(1.0 / 255.0)
+    if img.dtype == np.uint16:
+        return img.astype(np.float32) * np.float32(1.0 / 65535.0)
+    return img.astype(np.float32, copy=False)
+
+
+def dtype_scale(dtype: np.dtype) -> float:
+    """The factor that maps code values of ``dtype`` to [0, 1]: 1/255, 1/65535 or 1."""
+    if dtype == np.uint8:
+        return 1.0 / 255.0
+    if dtype == np.uint16:
+        return 1.0 / 65535.0
+    return 1.0

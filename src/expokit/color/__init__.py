@@ -1,0 +1,47 @@
+"""Colour helpers: sRGB transfer function and luminance.
+
+Images are ``(H, W, 3)`` RGB. Display-referred values are in [0, 1]; linear values are
+relative radiance >= 0.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Rec. 709 / sRGB luminance weights (linear RGB -> Y).
+REC709_LUMA = (0.2126, 0.7152, 0.0722)
+
+
+def srgb_to_linear(img: np.ndarray) -> np.ndarray:
+    """Decode sRGB code values in [0, 1] to linear light (IEC 61966-2-1).
+
+    >>> float(srgb_to_linear(np.array([0.5]))[0])  # doctest: +ELLIPSIS
+    0.2140...
+    """
+    x = np.asarray(img, dtype=np.float32)
+    return np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4).astype(np.float32)
+
+
+def linear_to_srgb(img: np.ndarray) -> np.ndarray:
+    """Encode linear light to sRGB code values; the input is clipped to [0, 1] first.
+
+    >>> float(linear_to_srgb(srgb_to_linear(np.array([0.3])))[0])  # doctest: +ELLIPSIS
+    0.3000...
+    """
+    x = np.clip(np.asarray(img, dtype=np.float32), 0.0, 1.0)
+    return np.where(x <= 0.0031308, x * 12.92, 1.055 * x ** (1 / 2.4) - 0.055).astype(np.float32)
+
+
+def luminance(img: np.ndarray) -> np.ndarray:
+    """Rec. 709 luminance ``(H, W)`` of a linear RGB image ``(H, W, 3)``; greyscale passes.
+
+    >>> float(luminance(np.ones((1, 1, 3), np.float32))[0, 0])  # doctest: +ELLIPSIS
+    1.0...
+    """
+    x = np.asarray(img, dtype=np.float32)
+    if x.ndim == 2:
+        return x
+    if x.shape[-1] == 1:
+        return x[..., 0]
+    r, g, b = REC709_LUMA
+    return (r * x[..., 0] + g * x[..., 1] + b * x[..., 2]).astype(np.float32)
