@@ -97,7 +97,7 @@ def test_constant_exposures_fuse_to_their_mean():
 def test_inputs_are_not_modified(bracket):
     copies = [b.copy() for b in bracket]
     fuse_mertens(bracket)
-    for a, b in zip(bracket, copies):
+    for a, b in zip(bracket, copies, strict=True):
         np.testing.assert_array_equal(a, b)
 
 

@@ -106,15 +106,19 @@ def _strips(height: int, rows: int) -> list[tuple[int, int]]:
 
 
 def _blend_level(
-    images: Sequence[np.ndarray],
-    weights: Sequence[np.ndarray] | None,
+    images: list[np.ndarray],
+    weights: list[np.ndarray] | None,
     levels: int,
     scale: float,
     weight_fn: Callable[[list[np.ndarray]], list[np.ndarray]],
     pool: ThreadPoolExecutor,
     strip_rows: int,
 ) -> np.ndarray:
-    """Blend one pyramid level and recurse on the half-resolution images and weights."""
+    """Blend one pyramid level and recurse on the half-resolution images and weights.
+
+    When ``weights`` is given, ``images`` and ``weights`` are intermediates owned by this call
+    and are emptied once they are no longer needed.
+    """
     h, w, c = images[0].shape
     sc = np.float32(scale)
 
@@ -136,7 +140,7 @@ def _blend_level(
         # Top of the pyramid: blend the Gaussian level itself.
         out = np.zeros((h, w, c), np.float32)
         blocks = [load(k, 0, h) for k in range(len(images))]
-        for img, wk in zip(blocks, strip_weights(0, h, blocks)):
+        for img, wk in zip(blocks, strip_weights(0, h, blocks), strict=True):
             out += img * wk[:, :, None]
         return out
 
@@ -151,7 +155,7 @@ def _blend_level(
         wts = strip_weights(a0, a1, blocks)
         acc = np.zeros((y1 - y0, w, c), np.float32)
         d0, d1 = (y0 - a0) // 2, (y0 - a0) // 2 + (y1 - y0 + 1) // 2
-        for k, (img, wk) in enumerate(zip(blocks, wts)):
+        for k, (img, wk) in enumerate(zip(blocks, wts, strict=True)):
             d = cv2.pyrDown(img)
             if d.ndim == 2:
                 d = d[:, :, None]
@@ -166,8 +170,12 @@ def _blend_level(
         out[y0:y1] = acc
 
     list(pool.map(lambda s: detail(*s), _strips(h, strip_rows)))
+    if weights is not None:
+        # These are the caller's half-resolution intermediates, handed over: free them
+        # before going one level deeper.
+        images.clear()
+        weights.clear()
     coarse = _blend_level(down_img, down_w, levels - 1, 1.0, weight_fn, pool, strip_rows)
-    del down_img, down_w
 
     def add_coarse(y0: int, y1: int) -> None:
         # Rows y0..y1 of up(coarse) depend on coarse rows y0/2-1 .. y1/2+1.
@@ -192,7 +200,7 @@ def fuse_mertens(
     levels: int | None = None,
     clip: bool = True,
     threads: int | None = None,
-    strip_rows: int = 128,
+    strip_rows: int = 64,
     paths: Sequence[object] | None = None,
 ) -> np.ndarray:
     """Fuse a bracket into one well-exposed image (Mertens, Kautz & Van Reeth 2007).
@@ -268,7 +276,7 @@ def fuse_mertens(
                                exposure_weight=exposure_weight, sigma=sigma)
 
     with ThreadPoolExecutor(max_workers=_threads(threads)) as pool:
-        out = _blend_level(imgs, None, levels, dtype_scale(imgs[0].dtype), weight_fn, pool,
+        out = _blend_level(list(imgs), None, levels, dtype_scale(imgs[0].dtype), weight_fn, pool,
                            strip_rows)
     if clip:
         np.clip(out, 0.0, 1.0, out=out)
