@@ -1,0 +1,217 @@
+"""Exposure brackets: images of one scene with their exposure times, validated and sorted.
+
+A :class:`Bracket` is what the HDR merge needs (images + times in seconds); the fusion path
+needs only the images. :func:`group_brackets` splits a folder of shots into brackets.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ._checks import check_exposure_times, check_stack, to_float32
+from .color import srgb_to_linear
+from .errors import InputError
+
+log = logging.getLogger(__name__)
+
+#: File name endings read as bracket frames when a folder is given.
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".exr", ".hdr",
+                  ".cr2", ".cr3", ".nef", ".arw", ".dng", ".raf", ".orf", ".rw2", ".pef")
+
+
+@dataclass(frozen=True)
+class Bracket:
+    """A validated exposure stack, sorted from the shortest to the longest exposure.
+
+    Attributes:
+        images: ``(H, W, C)`` arrays of one size and dtype (see docs/conventions.md).
+        exposure_times: float64 seconds, one per image, > 0 and distinct.
+        paths: source file of each image (``None`` for arrays made in memory).
+
+    Raises:
+        InputError: fewer than two images, mixed sizes or bit depths, missing, zero or
+            duplicate exposure times.
+
+    >>> import numpy as np
+    >>> b = Bracket([np.zeros((4, 4, 3), np.uint8), np.ones((4, 4, 3), np.uint8)], [0.5, 0.01])
+    >>> b.exposure_times.tolist(), len(b)
+    ([0.01, 0.5], 2)
+    """
+
+    images: Sequence[np.ndarray]
+    exposure_times: Sequence[float] | np.ndarray
+    paths: Sequence[Path | None] = field(default=())
+
+    def __post_init__(self) -> None:
+        paths = list(self.paths) if self.paths else [None] * len(self.images)
+        if len(paths) != len(self.images):
+            raise InputError(f"paths has {len(paths)} entries for {len(self.images)} images")
+        names = [p if p is not None else f"#{i + 1}" for i, p in enumerate(paths)]
+        images = check_stack(self.images, paths=names)
+        times = check_exposure_times(self.exposure_times, len(images))
+        order = np.argsort(times, kind="stable")
+        object.__setattr__(self, "images", tuple(images[i] for i in order))
+        object.__setattr__(self, "exposure_times", times[order])
+        object.__setattr__(self, "paths", tuple(paths[i] for i in order))
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __iter__(self) -> Iterator[tuple[np.ndarray, float]]:
+        return iter(zip(self.images, self.exposure_times.tolist(), strict=True))
+
+    @property
+    def exposure_values(self) -> np.ndarray:
+        """Stops relative to the shortest exposure: ``log2(t / t_min)``."""
+        return np.log2(self.exposure_times / self.exposure_times[0])
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """``(H, W, C)`` of every frame."""
+        return tuple(self.images[0].shape)  # type: ignore[return-value]
+
+    @classmethod
+    def from_files(
+        cls,
+        paths: Sequence[str | os.PathLike[str]],
+        exposure_times: Sequence[float] | None = None,
+        *,
+        estimate: bool = False,
+    ) -> Bracket:
+        """Read a bracket from image files, with times from EXIF unless given.
+
+        Args:
+            paths: the frames, any order.
+            exposure_times: seconds per path; default: EXIF ``ExposureTime``.
+            estimate: when EXIF has no time, estimate relative times from the pixels
+                (:func:`estimate_exposure_times`) instead of failing.
+
+        Raises:
+            InputError: unreadable file, or a file without an exposure time when neither
+                ``exposure_times`` nor ``estimate`` is given.
+        """
+        from .io import read_exif, read_image
+
+        files = [Path(p) for p in paths]
+        if len(files) < 2:
+            raise InputError(
+                f"a bracket needs at least 2 images, got {len(files)}"
+                + (f" ({files[0].name})" if files else "")
+            )
+        images = [read_image(f) for f in files]
+        if exposure_times is None:
+            times = [read_exif(f).exposure_time for f in files]
+            missing = [f.name for f, t in zip(files, times, strict=True) if t is None]
+            if missing and not estimate:
+                raise InputError(
+                    f"{missing[0]} has no EXIF exposure time"
+                    + (f" (nor {len(missing) - 1} other file(s))" if len(missing) > 1 else "")
+                    + ": give the times in seconds (--times 1/60,1/15,1/4) or let expokit "
+                    "estimate relative times (--estimate-times)"
+                )
+            if missing:
+                log.info("estimating exposure times from pixel values for %d files", len(files))
+                exposure_times = estimate_exposure_times(images).tolist()
+            else:
+                exposure_times = [float(t) for t in times]  # type: ignore[arg-type]
+        return cls(images, exposure_times, files)
+
+
+def estimate_exposure_times(images: Sequence[np.ndarray]) -> np.ndarray:
+    """Estimate relative exposure times from pixel values alone.
+
+    Frames are linearised with the sRGB curve (a guess where the camera response is unknown),
+    ordered by brightness, and each neighbouring pair's exposure ratio is the median ratio of
+    linear values over pixels well exposed (code 0.05..0.9) in both frames.
+
+    Returns:
+        float64 times relative to the darkest frame (which gets 1.0), in input order.
+
+    Raises:
+        InputError: when two frames share no well-exposed pixels (ratio unknowable).
+    """
+    imgs = check_stack(images)
+    small = []
+    for im in imgs:
+        step = max(1, max(im.shape[:2]) // 512)
+        f = to_float32(im[::step, ::step]).mean(axis=2)
+        small.append(f)
+    order = np.argsort([float(np.mean(s)) for s in small])
+    rel = np.empty(len(imgs))
+    rel[order[0]] = 1.0
+    for a, b in zip(order[:-1], order[1:], strict=True):
+        ok = (small[a] > 0.05) & (small[a] < 0.9) & (small[b] > 0.05) & (small[b] < 0.9)
+        if np.count_nonzero(ok) < 16:
+            raise InputError(
+                f"images {a + 1} and {b + 1} share no well-exposed pixels, so their exposure "
+                "ratio cannot be estimated: give the exposure times explicitly"
+            )
+        ratio = float(np.median(srgb_to_linear(small[b][ok]) / srgb_to_linear(small[a][ok])))
+        rel[b] = rel[a] * max(ratio, 1.0 + 1e-3)
+    return rel
+
+
+def group_brackets(
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    max_gap: float = 2.0,
+    size: int | None = None,
+) -> list[list[Path]]:
+    """Split a series of shots into brackets.
+
+    Shots are ordered by EXIF capture time (file name where it is missing). A new bracket
+    starts when the gap to the previous shot exceeds ``max_gap`` seconds, when an exposure
+    time repeats within the current bracket, or when it already holds ``size`` shots.
+
+    Returns:
+        Lists of paths, one per bracket, each in shot order; single shots are dropped with a
+        log message (a bracket needs two exposures).
+    """
+    from .io import read_exif
+
+    if size is not None and size < 2:
+        raise InputError(f"size must be >= 2 shots per bracket, got {size}")
+    files = [Path(p) for p in paths]
+    info = []
+    for f in files:
+        ex = read_exif(f)
+        stamp = None if ex.datetime_original is None else ex.datetime_original.timestamp()
+        info.append((stamp, f, ex.exposure_time))
+    info.sort(key=lambda r: (r[0] if r[0] is not None else float("inf"), r[1].name))
+    groups: list[list[tuple[float | None, Path, float | None]]] = []
+    for rec in info:
+        cur = groups[-1] if groups else None
+        new = cur is None
+        if cur is not None:
+            prev_stamp = cur[-1][0]
+            if rec[0] is not None and prev_stamp is not None and rec[0] - prev_stamp > max_gap:
+                new = True
+            if rec[2] is not None and any(r[2] == rec[2] for r in cur):
+                new = True
+            if size is not None and len(cur) >= size:
+                new = True
+        if new:
+            groups.append([rec])
+        else:
+            cur.append(rec)  # type: ignore[union-attr]
+    out = []
+    for g in groups:
+        if len(g) < 2:
+            log.info("%s is a single shot, not a bracket: skipped", g[0][1].name)
+            continue
+        out.append([r[1] for r in g])
+    return out
+
+
+def list_images(folder: str | os.PathLike[str]) -> list[Path]:
+    """Image files directly inside ``folder``, sorted by name."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise InputError(f"{root} is not a folder")
+    return sorted(p for p in root.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
