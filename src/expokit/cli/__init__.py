@@ -1,0 +1,368 @@
+"""The ``expokit`` command line: a thin typer layer over the library.
+
+Exit codes: 0 success, 1 internal error, 2 bad input or usage, 3 missing optional resource,
+130 interrupted. Errors print one line on stderr, never a traceback (set EXPOKIT_DEBUG=1 to
+see one).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from fractions import Fraction
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.progress import track
+from rich.table import Table
+
+from ..errors import InputError, MissingResourceError
+
+app = typer.Typer(
+    name="expokit",
+    help="Multi-exposure imaging: exposure fusion, HDR merge, tone mapping, alignment.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+err = Console(stderr=True)
+out = Console()
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_INTERNAL, EXIT_INPUT, EXIT_MISSING, EXIT_INTERRUPT = 1, 2, 3, 130
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def handle_errors(fn: F) -> F:
+    """Turn expokit's errors into one stderr line and a meaningful exit code."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (typer.Exit, typer.Abort):
+            raise
+        except InputError as exc:
+            raise _fail(str(exc), EXIT_INPUT) from None
+        except MissingResourceError as exc:
+            raise _fail(str(exc), EXIT_MISSING) from None
+        except KeyboardInterrupt:
+            raise _fail("interrupted", EXIT_INTERRUPT) from None
+        except MemoryError:
+            raise _fail("out of memory: try fewer or smaller images", EXIT_INTERNAL) from None
+        except Exception as exc:  # noqa: BLE001 - last line of defence for a CLI
+            if os.environ.get("EXPOKIT_DEBUG"):
+                raise
+            raise _fail(f"internal error ({type(exc).__name__}: {exc}); rerun with "
+                        "EXPOKIT_DEBUG=1 for a traceback and report it", EXIT_INTERNAL) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+# --- shared helpers ------------------------------------------------------------------------
+def parse_times(text: str | None, count: int) -> list[float] | None:
+    """``"1/60,1/15,0.25"`` -> seconds; None passes through."""
+    if text is None:
+        return None
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    try:
+        times = [float(Fraction(p)) for p in parts]
+    except (ValueError, ZeroDivisionError) as exc:
+        raise InputError(f"--times {text!r} is not a comma-separated list of seconds "
+                         "such as 1/60,1/15,1/4") from exc
+    if len(times) != count:
+        raise InputError(f"--times gives {len(times)} value(s) for {count} image(s)")
+    return times
+
+
+def check_output(output: Path, inputs: list[Path]) -> None:
+    """Refuse an output path that is one of the inputs (inputs are never overwritten)."""
+    for i, p in enumerate(inputs, start=1):
+        same = output.resolve() == p.resolve()
+        if not same and output.exists() and p.exists():
+            same = os.path.samefile(output, p)
+        if same:
+            raise InputError(f"output {output} is also input {i}; choose another output path: "
+                             "inputs are never overwritten")
+
+
+def read_frames(paths: list[Path]) -> list[np.ndarray]:
+    from ..io import read_image
+
+    if len(paths) > 1:
+        return [read_image(p) for p in track(paths, description="reading", console=err,
+                                             transient=True)]
+    return [read_image(p) for p in paths]
+
+
+def expand(paths: list[Path]) -> list[Path]:
+    """A single folder argument means every image file in it."""
+    from ..bracket import list_images
+
+    if len(paths) == 1 and paths[0].is_dir():
+        return list_images(paths[0])
+    for p in paths:
+        if not p.exists():
+            raise InputError(f"{p} does not exist")
+    return paths
+
+
+def first_exif(path: Path) -> bytes | None:
+    from ..io import read_exif
+
+    return read_exif(path).exif_bytes
+
+
+# --- commands ------------------------------------------------------------------------------
+Images = Annotated[list[Path], typer.Argument(help="Bracket frames (or one folder of them).",
+                                              show_default=False)]
+Output = Annotated[Path, typer.Option("--output", "-o", help="Output file; format from suffix.")]
+
+
+@app.command()
+@handle_errors
+def fuse(
+    images: Images,
+    output: Output,
+    contrast: Annotated[float, typer.Option(help="Contrast weight exponent.")] = 1.0,
+    saturation: Annotated[float, typer.Option(help="Saturation weight exponent.")] = 1.0,
+    exposure: Annotated[float, typer.Option(help="Well-exposedness weight exponent.")] = 1.0,
+    sigma: Annotated[float, typer.Option(help="Well-exposedness Gaussian width.")] = 0.2,
+    align: Annotated[str, typer.Option(help="Align first: none, mtb or homography.")] = "none",
+    bit_depth: Annotated[int, typer.Option(help="8 or 16 bits for PNG/TIFF output.")] = 8,
+    threads: Annotated[int | None, typer.Option(help="Worker threads.")] = None,
+) -> None:
+    """Fuse a bracket into one well-exposed image (Mertens exposure fusion).
+
+    Example: expokit fuse IMG_1.jpg IMG_2.jpg IMG_3.jpg -o fused.jpg
+    """
+    from ..fusion import fuse_mertens
+    from ..io import write_image
+
+    paths = expand(images)
+    check_output(output, paths)
+    frames = read_frames(paths)
+    frames = _maybe_align(frames, paths, align)
+    with err.status("fusing"):
+        fused = fuse_mertens(frames, contrast_weight=contrast, saturation_weight=saturation,
+                             exposure_weight=exposure, sigma=sigma, threads=threads, paths=paths)
+    write_image(output, fused, bit_depth=bit_depth, exif=first_exif(paths[0]), inputs=paths)
+    err.print(f"wrote {output} ({fused.shape[1]}x{fused.shape[0]}, fused from {len(paths)} "
+              "exposures)")
+
+
+def _maybe_align(frames: list[np.ndarray], paths: list[Path], method: str) -> list[np.ndarray]:
+    if method == "none":
+        return frames
+    from ..align import align
+
+    with err.status(f"aligning ({method})"):
+        res = align(frames, method=method, paths=paths)  # type: ignore[arg-type]
+    for p, r in zip(paths, res.residuals, strict=True):
+        err.print(f"  aligned {p.name}: residual {r:.3g}", highlight=False)
+    return list(res.images)
+
+
+@app.command()
+@handle_errors
+def merge(
+    images: Images,
+    output: Output,
+    times: Annotated[str | None, typer.Option(
+        help="Exposure times in seconds, comma-separated (default: EXIF).")] = None,
+    estimate_times: Annotated[bool, typer.Option(
+        help="Estimate relative times from pixels when EXIF has none.")] = False,
+    calibrate: Annotated[str, typer.Option(
+        help="Camera response: robertson, debevec or linear.")] = "robertson",
+    weighting: Annotated[str, typer.Option(help="Weighting function name.")] = "triangle",
+    deghost: Annotated[bool, typer.Option(help="Suppress moving content (ghosts).")] = False,
+    align: Annotated[str, typer.Option(help="Align first: none, mtb or homography.")] = "none",
+    mask_color: Annotated[str | None, typer.Option(
+        help="R,G,B code value marking invalid pixels, e.g. 0,0,255.")] = None,
+) -> None:
+    """Merge a bracket into a linear HDR radiance map (.exr, .hdr or float .tif).
+
+    Example: expokit merge shots/ -o scene.exr --calibrate debevec
+    """
+    from ..bracket import Bracket
+    from ..hdr import calibrate_debevec, calibrate_robertson, invalid_mask, merge_debevec
+    from ..io import write_image
+
+    paths = expand(images)
+    check_output(output, paths)
+    if output.suffix.lower() not in (".exr", ".hdr", ".tif", ".tiff"):
+        raise InputError(f"output {output.name}: HDR radiance needs .exr, .hdr or .tif")
+    if calibrate not in ("robertson", "debevec", "linear"):
+        raise InputError(f"--calibrate {calibrate!r}: choose robertson, debevec or linear")
+    t = parse_times(times, len(paths))
+    if t is None:
+        bracket = Bracket.from_files(paths, estimate=estimate_times)
+    else:
+        bracket = Bracket(read_frames(paths), t, paths)
+    frames = _maybe_align(list(bracket.images), list(bracket.paths), align)  # type: ignore
+    mask = None
+    if mask_color is not None:
+        try:
+            marker = tuple(int(v) for v in mask_color.split(","))
+        except ValueError as exc:
+            raise InputError(f"--mask-color {mask_color!r}: expected R,G,B such as 0,0,255") \
+                from exc
+        mask = [invalid_mask(f, marker=marker) for f in frames]
+    response = None
+    with err.status(f"calibrating ({calibrate})"):
+        if calibrate == "debevec":
+            response = calibrate_debevec(frames, bracket.exposure_times, mask=mask)
+        elif calibrate == "robertson":
+            response = calibrate_robertson(frames, bracket.exposure_times, mask=mask)
+    with err.status("merging"):
+        radiance = merge_debevec(frames, bracket.exposure_times, response=response,
+                                 weighting=weighting, mask=mask,
+                                 deghost="reference" if deghost else None)
+    write_image(output, radiance, inputs=paths)
+    lum = radiance.mean(axis=2)
+    pos = lum[lum > 0]
+    dr = float(np.percentile(pos, 99.9) / max(np.percentile(pos, 0.1), 1e-12)) if pos.size else 0
+    err.print(f"wrote {output} ({radiance.shape[1]}x{radiance.shape[0]}, {len(paths)} "
+              f"exposures, dynamic range {dr:,.0f}:1)")
+
+
+@app.command()
+@handle_errors
+def tonemap(
+    image: Annotated[Path, typer.Argument(help="Linear HDR image (.exr, .hdr, float .tif).")],
+    output: Output,
+    method: Annotated[str, typer.Option(
+        help="reinhard, reinhard_local, drago or mantiuk.")] = "reinhard",
+    option: Annotated[list[str] | None, typer.Option(
+        "--option", "-p", help="Operator parameter NAME=VALUE (repeatable).")] = None,
+    bit_depth: Annotated[int, typer.Option(help="8 or 16 bits for PNG/TIFF output.")] = 8,
+) -> None:
+    """Tone-map a linear HDR image to a display-referred one.
+
+    Example: expokit tonemap scene.exr -o scene.png --method drago -p bias=0.8
+    """
+    from ..io import read_image, write_image
+    from ..tonemap import tonemap as run
+
+    check_output(output, [image])
+    opts: dict[str, float] = {}
+    for item in option or []:
+        name, sep, value = item.partition("=")
+        try:
+            if not sep:
+                raise ValueError
+            opts[name.strip().replace("-", "_")] = float(value)
+        except ValueError as exc:
+            raise InputError(f"--option {item!r}: expected NAME=NUMBER such as key=0.18") \
+                from exc
+    radiance = read_image(image)
+    if radiance.dtype != np.float32:
+        raise InputError(f"{image.name} is a {radiance.dtype} display image, not linear HDR "
+                         "radiance: tone-map .exr, .hdr or float TIFF files")
+    with err.status(f"tone mapping ({method})"):
+        ldr = run(radiance, method=method, **opts)  # type: ignore[arg-type]
+    write_image(output, ldr, bit_depth=bit_depth, inputs=[image])
+    err.print(f"wrote {output} ({method})")
+
+
+@app.command("align")
+@handle_errors
+def align_cmd(
+    images: Images,
+    out_dir: Annotated[Path, typer.Option("--out-dir", "-d", help="Folder for aligned frames.")],
+    method: Annotated[str, typer.Option(help="mtb (translation) or homography.")] = "mtb",
+    reference: Annotated[int | None, typer.Option(
+        help="Index (0-based) of the reference frame; default the middle one.")] = None,
+) -> None:
+    """Align the frames of a bracket and write them with their original names.
+
+    Example: expokit align IMG_*.jpg -d aligned/ --method homography
+    """
+    from ..align import align
+    from ..io import write_image
+
+    paths = expand(images)
+    targets = [out_dir / p.name for p in paths]
+    for t in targets:
+        check_output(t, paths)
+    frames = read_frames(paths)
+    with err.status(f"aligning ({method})"):
+        res = align(frames, method=method, reference=reference, paths=paths)  # type: ignore
+    table = Table("frame", "dx", "dy", "residual", title=f"{method} alignment")
+    for p, m, r in zip(paths, res.transforms, res.residuals, strict=True):
+        table.add_row(p.name, f"{m[0, 2]:+.2f}", f"{m[1, 2]:+.2f}", f"{r:.4g}")
+    out.print(table)
+    for p, t, im in zip(paths, targets, res.images, strict=True):
+        write_image(t, im, exif=first_exif(p), inputs=paths)
+    err.print(f"wrote {len(targets)} aligned frames to {out_dir}")
+
+
+@app.command()
+@handle_errors
+def info(
+    paths: Annotated[list[Path], typer.Argument(help="Image files or one folder.")],
+) -> None:
+    """Describe images: size, bit depth, exposure; brackets found among them.
+
+    Example: expokit info shots/
+    """
+    from ..bracket import group_brackets
+    from ..io import image_info
+
+    files = expand(paths)
+    table = Table("file", "size", "channels", "depth", "exposure", "ISO", "f/")
+    for f in files:
+        i = image_info(f)
+        t = i.exposure_time
+        exp = "-" if t is None else (f"1/{1 / t:.0f} s" if t < 1 else f"{t:g} s")
+        table.add_row(f.name, f"{i.width}x{i.height}", str(i.channels), f"{i.bit_depth}",
+                      exp, "-" if i.iso is None else f"{i.iso:g}",
+                      "-" if i.f_number is None else f"{i.f_number:g}")
+    out.print(table)
+    if len(files) > 1:
+        groups = group_brackets(files)
+        out.print(f"{len(groups)} bracket(s): " + "; ".join(
+            f"{g[0].name}..{g[-1].name} ({len(g)})" for g in groups) if groups else
+            "no brackets (no EXIF exposure times or capture times found)")
+
+
+@app.command()
+@handle_errors
+def demo(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the results.")] = Path(
+        "demo"),
+    size: Annotated[int, typer.Option(help="Image width in pixels.")] = 960,
+) -> None:
+    """Run the whole pipeline on a built-in synthetic scene (no download needed).
+
+    Renders an HDR interior, photographs it as a 4-shot bracket, fuses it, calibrates the
+    camera, merges to HDR, tone-maps, and writes everything plus comparison.png.
+
+    Example: expokit demo --out demo/
+    """
+    from ..demo import run_demo
+
+    results = run_demo(out_dir, width=size, console=err)
+    table = Table("result", "file")
+    for name, path in results.items():
+        table.add_row(name, str(path))
+    out.print(table)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("[bold red]error:[/] interrupted")
+        sys.exit(EXIT_INTERRUPT)
