@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
@@ -49,6 +50,78 @@ def _threads(threads: int | None) -> int:
     return max(1, min(os.cpu_count() or 1, 8))
 
 
+class _Scratch(threading.local):
+    """Per-thread work buffers reused from strip to strip.
+
+    Fresh multi-megabyte temporaries for every strip cost more in page faults than the
+    arithmetic on them; strips share one size, so each thread keeps its buffers.
+    """
+
+    def __init__(self) -> None:
+        self.bufs: dict[str, np.ndarray] = {}
+
+    def get(self, key: str, shape: tuple[int, ...]) -> np.ndarray:
+        buf = self.bufs.get(key)
+        if buf is None or buf.shape != shape:
+            buf = self.bufs[key] = np.empty(shape, np.float32)
+        return buf
+
+
+def _weights(
+    images: Sequence[np.ndarray],
+    scratch: _Scratch,
+    contrast_weight: float,
+    saturation_weight: float,
+    exposure_weight: float,
+    sigma: float,
+) -> list[np.ndarray]:
+    """Normalised weights of float32 ``(h, w)`` or ``(h, w, 3)`` images, in scratch buffers."""
+    h, w = images[0].shape[:2]
+    colour = images[0].ndim == 3
+    inv2s2 = float(exposure_weight / (2.0 * sigma * sigma))
+    raw = []
+    for k, img in enumerate(images):
+        wk = scratch.get(f"w{k}", (h, w))
+        grey = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY, dst=scratch.get("grey", (h, w))) \
+            if colour else img
+        cv2.Laplacian(grey, cv2.CV_32F, dst=wk)
+        np.abs(wk, out=wk)
+        # A flat area's Laplacian is 0 up to float32 rounding (~1e-8, depending on the grey
+        # value); left as is, that noise outweighs the 1e-12 floor and picks the exposure at
+        # random (OpenCV does this). Below a tenth of one 16-bit step it is no contrast.
+        cv2.threshold(wk, _CONTRAST_FLOOR, 0, cv2.THRESH_TOZERO, dst=wk)
+        if contrast_weight != 1.0:
+            cv2.pow(wk, contrast_weight, dst=wk)
+        tmp = scratch.get("tmp", (h, w))
+        if colour and saturation_weight != 0.0:
+            dev = cv2.transform(img, _DEMEAN3, dst=scratch.get("dev", (h, w, 3)))
+            np.multiply(dev, dev, out=dev)
+            cv2.transform(dev, _ONES3, dst=tmp)
+            cv2.sqrt(tmp, dst=tmp)
+            cv2.threshold(tmp, _CONTRAST_FLOOR, 0, cv2.THRESH_TOZERO, dst=tmp)  # grey pixels
+            if saturation_weight != 1.0:
+                cv2.pow(tmp, saturation_weight, dst=tmp)
+            np.multiply(wk, tmp, out=wk)
+        if exposure_weight != 0.0:
+            dev = scratch.get("dev", img.shape)
+            np.subtract(img, np.float32(0.5), out=dev)
+            np.multiply(dev, dev, out=dev)
+            ssq = cv2.transform(dev, _ONES3, dst=tmp) if colour else dev
+            np.multiply(ssq, np.float32(-inv2s2), out=tmp)
+            cv2.exp(tmp, dst=tmp)
+            np.multiply(wk, tmp, out=wk)
+        wk += np.float32(1e-12)
+        raw.append(wk)
+    total = scratch.get("total", (h, w))
+    np.copyto(total, raw[0])
+    for wk in raw[1:]:
+        total += wk
+    np.reciprocal(total, out=total)
+    for wk in raw:
+        wk *= total
+    return raw
+
+
 def mertens_weights(
     images: Sequence[np.ndarray],
     *,
@@ -57,48 +130,29 @@ def mertens_weights(
     exposure_weight: float = 1.0,
     sigma: float = 0.2,
 ) -> list[np.ndarray]:
-    """Normalised Mertens weight maps of float32 images in [0, 1] (one ``(H, W)`` per image).
+    """Normalised Mertens weight maps, one ``(H, W)`` float32 map per image.
 
     Contrast is the absolute Laplacian of the grey image, saturation the standard deviation
     over the colour channels, well-exposedness ``exp(-(c - 0.5)^2 / (2 sigma^2))`` multiplied
     over channels; each is raised to its exponent, multiplied, and the maps are normalised to
     sum to one at every pixel (Mertens et al. 2007, eq. 1-2).
+
+    Args:
+        images: float32 images in [0, 1], ``(H, W, 3)`` or grey ``(H, W)`` / ``(H, W, 1)``.
+
+    >>> import numpy as np
+    >>> ws = mertens_weights([np.full((8, 8, 3), 0.5, np.float32), np.ones((8, 8, 3), np.float32)])
+    >>> [round(float(w[4, 4]), 3) for w in ws]
+    [0.5, 0.5]
     """
-    raw = []
-    colour = images[0].shape[2] == 3
-    inv2s2 = np.float32(exposure_weight / (2.0 * sigma * sigma))
-    for img in images:
-        grey = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY) if colour else img[..., 0]
-        w = np.abs(cv2.Laplacian(grey, cv2.CV_32F))
-        # A flat area's Laplacian is 0 up to float32 rounding (~1e-8, depending on the grey
-        # value); left as is, that noise outweighs the 1e-12 floor and picks the exposure at
-        # random (OpenCV does this). Below a tenth of one 16-bit step it is no contrast.
-        w[w < _CONTRAST_FLOOR] = 0.0
-        if contrast_weight != 1.0:
-            w = np.power(w, np.float32(contrast_weight), out=w)
-        if colour and saturation_weight != 0.0:
-            dev = cv2.transform(img, _DEMEAN3)
-            np.multiply(dev, dev, out=dev)
-            sat = np.sqrt(cv2.transform(dev, _ONES3))
-            sat[sat < _CONTRAST_FLOOR] = 0.0  # grey pixels: rounding noise, not saturation
-            if saturation_weight != 1.0:
-                sat = np.power(sat, np.float32(saturation_weight), out=sat)
-            w *= sat
-        if exposure_weight != 0.0:
-            dev = img - np.float32(0.5)
-            np.multiply(dev, dev, out=dev)
-            ssq = cv2.transform(dev, _ONES3) if colour else dev[..., 0]
-            ssq *= -inv2s2
-            w *= np.exp(ssq, out=ssq)
-        w += np.float32(1e-12)
-        raw.append(w)
-    total = raw[0].copy()
-    for w in raw[1:]:
-        total += w
-    np.reciprocal(total, out=total)
-    for w in raw:
-        w *= total
-    return raw
+    imgs = [np.ascontiguousarray(_squeeze(np.asarray(i, np.float32))) for i in images]
+    return [w.copy() for w in _weights(imgs, _Scratch(), contrast_weight, saturation_weight,
+                                       exposure_weight, sigma)]
+
+
+def _squeeze(img: np.ndarray) -> np.ndarray:
+    """``(H, W, 1)`` -> ``(H, W)``: OpenCV returns one-channel results two-dimensional."""
+    return img[..., 0] if img.ndim == 3 and img.shape[2] == 1 else img
 
 
 def _strips(height: int, rows: int) -> list[tuple[int, int]]:
@@ -110,64 +164,70 @@ def _blend_level(
     weights: list[np.ndarray] | None,
     levels: int,
     scale: float,
-    weight_fn: Callable[[list[np.ndarray]], list[np.ndarray]],
+    weight_fn: Callable[[list[np.ndarray], _Scratch], list[np.ndarray]],
     pool: ThreadPoolExecutor,
     strip_rows: int,
+    scratch: _Scratch,
 ) -> np.ndarray:
     """Blend one pyramid level and recurse on the half-resolution images and weights.
 
-    When ``weights`` is given, ``images`` and ``weights`` are intermediates owned by this call
-    and are emptied once they are no longer needed.
+    Images are ``(H, W)`` or ``(H, W, 3)``. When ``weights`` is given, ``images`` and
+    ``weights`` are intermediates owned by this call and are emptied once no longer needed.
     """
-    h, w, c = images[0].shape
+    h, w = images[0].shape[:2]
+    tail = images[0].shape[2:]
     sc = np.float32(scale)
 
     def load(k: int, a0: int, a1: int) -> np.ndarray:
         block = images[k][a0:a1]
         if block.dtype == np.float32 and scale == 1.0:
             return block
-        out = block.astype(np.float32)
-        if scale != 1.0:
-            out *= sc
-        return out
+        buf = scratch.get(f"in{k}", block.shape)
+        np.multiply(block, sc, out=buf, casting="unsafe")
+        return buf
 
     def strip_weights(a0: int, a1: int, blocks: list[np.ndarray]) -> list[np.ndarray]:
         if weights is None:
-            return weight_fn(blocks)
+            return weight_fn(blocks, scratch)
         return [wk[a0:a1] for wk in weights]
+
+    def per_pixel(wk: np.ndarray) -> np.ndarray:
+        return wk[:, :, None] if tail else wk
 
     if levels == 0 or h < 2 or w < 2:
         # Top of the pyramid: blend the Gaussian level itself.
-        out = np.zeros((h, w, c), np.float32)
+        out = np.zeros((h, w, *tail), np.float32)
         blocks = [load(k, 0, h) for k in range(len(images))]
         for img, wk in zip(blocks, strip_weights(0, h, blocks), strict=True):
-            out += img * wk[:, :, None]
+            out += img * per_pixel(wk)
         return out
 
     hd, wd = (h + 1) // 2, (w + 1) // 2
-    out = np.empty((h, w, c), np.float32)
-    down_img = [np.empty((hd, wd, c), np.float32) for _ in images]
+    out = np.empty((h, w, *tail), np.float32)
+    down_img = [np.empty((hd, wd, *tail), np.float32) for _ in images]
     down_w = [np.empty((hd, wd), np.float32) for _ in images]
 
     def detail(y0: int, y1: int) -> None:
         a0, a1 = max(0, y0 - _HALO), min(h, y1 + _HALO)
         blocks = [load(k, a0, a1) for k in range(len(images))]
         wts = strip_weights(a0, a1, blocks)
-        acc = np.zeros((y1 - y0, w, c), np.float32)
-        d0, d1 = (y0 - a0) // 2, (y0 - a0) // 2 + (y1 - y0 + 1) // 2
+        r0, r1 = y0 - a0, y1 - a0
+        d0, d1 = r0 // 2, r0 // 2 + (y1 - y0 + 1) // 2
+        acc = out[y0:y1]
+        lap = scratch.get("lap", (y1 - y0, w, *tail))
         for k, (img, wk) in enumerate(zip(blocks, wts, strict=True)):
-            d = cv2.pyrDown(img)
-            if d.ndim == 2:
-                d = d[:, :, None]
-            up = cv2.pyrUp(d, dstsize=(w, a1 - a0))
-            if up.ndim == 2:
-                up = up[:, :, None]
-            lap = img[y0 - a0 : y1 - a0] - up[y0 - a0 : y1 - a0]
-            lap *= wk[y0 - a0 : y1 - a0, :, None]
-            acc += lap
+            d = cv2.pyrDown(img, dst=scratch.get("down", ((a1 - a0 + 1) // 2, wd, *tail)))
+            up = cv2.pyrUp(d, dst=scratch.get("up", (a1 - a0, w, *tail)), dstsize=(w, a1 - a0))
+            np.subtract(img[r0:r1], up[r0:r1], out=lap)
+            if k == 0:
+                np.multiply(lap, per_pixel(wk[r0:r1]), out=acc)
+            else:
+                lap *= per_pixel(wk[r0:r1])
+                acc += lap
             down_img[k][y0 // 2 : y0 // 2 + d1 - d0] = d[d0:d1]
-            down_w[k][y0 // 2 : y0 // 2 + d1 - d0] = cv2.pyrDown(np.ascontiguousarray(wk))[d0:d1]
-        out[y0:y1] = acc
+            dw = cv2.pyrDown(np.ascontiguousarray(wk), dst=scratch.get("dw", ((a1 - a0 + 1) // 2,
+                                                                               wd)))
+            down_w[k][y0 // 2 : y0 // 2 + d1 - d0] = dw[d0:d1]
 
     list(pool.map(lambda s: detail(*s), _strips(h, strip_rows)))
     if weights is not None:
@@ -175,15 +235,15 @@ def _blend_level(
         # before going one level deeper.
         images.clear()
         weights.clear()
-    coarse = _blend_level(down_img, down_w, levels - 1, 1.0, weight_fn, pool, strip_rows)
+    coarse = _blend_level(down_img, down_w, levels - 1, 1.0, weight_fn, pool, strip_rows,
+                          scratch)
 
     def add_coarse(y0: int, y1: int) -> None:
         # Rows y0..y1 of up(coarse) depend on coarse rows y0/2-1 .. y1/2+1.
         c0 = max(0, y0 // 2 - _HALO // 2)
         c1 = min(hd, (y1 + 1) // 2 + _HALO // 2)
-        up = cv2.pyrUp(coarse[c0:c1], dstsize=(w, h - 2 * c0 if c1 == hd else 2 * (c1 - c0)))
-        if up.ndim == 2:
-            up = up[:, :, None]
+        n = h - 2 * c0 if c1 == hd else 2 * (c1 - c0)
+        up = cv2.pyrUp(coarse[c0:c1], dst=scratch.get("cup", (n, w, *tail)), dstsize=(w, n))
         out[y0:y1] += up[y0 - 2 * c0 : y1 - 2 * c0]
 
     list(pool.map(lambda s: add_coarse(*s), _strips(h, strip_rows)))
@@ -270,14 +330,14 @@ def fuse_mertens(
     if imgs[0].dtype == np.float64:
         imgs = [im.astype(np.float32) for im in imgs]
 
-    def weight_fn(blocks: list[np.ndarray]) -> list[np.ndarray]:
-        return mertens_weights(blocks, contrast_weight=contrast_weight,
-                               saturation_weight=saturation_weight,
-                               exposure_weight=exposure_weight, sigma=sigma)
+    def weight_fn(blocks: list[np.ndarray], scratch: _Scratch) -> list[np.ndarray]:
+        return _weights(blocks, scratch, contrast_weight, saturation_weight, exposure_weight,
+                        sigma)
 
+    grey = imgs[0].shape[2] == 1
     with ThreadPoolExecutor(max_workers=_threads(threads)) as pool:
-        out = _blend_level(list(imgs), None, levels, dtype_scale(imgs[0].dtype), weight_fn, pool,
-                           strip_rows)
+        out = _blend_level([_squeeze(im) for im in imgs], None, levels,
+                           dtype_scale(imgs[0].dtype), weight_fn, pool, strip_rows, _Scratch())
     if clip:
         np.clip(out, 0.0, 1.0, out=out)
-    return out
+    return out[:, :, None] if grey else out
