@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
+
 from ..errors import InputError
 
 #: Radiance RGBE files.
@@ -46,3 +48,18 @@ def check_input_file(path: str | os.PathLike[str]) -> Path:
             "(rename the file if its extension is wrong)"
         )
     return p
+
+
+def check_finite(img: np.ndarray, path: Path) -> None:
+    """Refuse float pixels read from ``path`` that hold NaN or Inf.
+
+    Raises:
+        InputError: naming the file and the number of non-finite values.
+    """
+    finite = np.isfinite(img)
+    if not finite.all():
+        bad = int(img.size - np.count_nonzero(finite))
+        raise InputError(
+            f"{path.name}: holds {bad} NaN or infinite values; fix the file (or replace them "
+            "with np.nan_to_num) before using it"
+        )

@@ -4,31 +4,217 @@ from __future__ import annotations
 
 import logging
 import os
+from pathlib import Path
 
+import cv2
 import numpy as np
 
-from ._paths import HDR_EXTS, check_input_file
+from ..errors import InputError
+from ._exr import read_exr
+from ._paths import EXR_EXTS, HDR_EXTS, RAW_EXTS, check_finite, check_input_file
+from ._raw import read_raw
 from ._rgbe import read_rgbe
 
 logger = logging.getLogger(__name__)
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+JPEG_MAGIC = b"\xff\xd8\xff"
+TIFF_MAGICS = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+
+# Keep depth (8/16 bit) and grey/colour, drop alpha, and do not apply EXIF orientation: pixels
+# stay as stored, so that re-embedding the source EXIF (Orientation tag included) in an output
+# shows it the way the camera meant.
+_CV2_FLAGS = cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR | cv2.IMREAD_IGNORE_ORIENTATION
+
+
+def sniff(data: bytes) -> str | None:
+    """The raster format of a file from its first bytes: "png", "jpeg", "tiff" or None."""
+    if data.startswith(PNG_MAGIC):
+        return "png"
+    if data.startswith(JPEG_MAGIC):
+        return "jpeg"
+    if data[:4] in TIFF_MAGICS:
+        return "tiff"
+    return None
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise InputError(
+            f"{path.name}: cannot be read ({exc.strerror}); check its permissions"
+        ) from None
+
+
+def _check_complete(data: bytes, fmt: str, path: Path) -> None:
+    """Detect truncated PNG/JPEG files that a decoder might pad silently.
+
+    A PNG ends with an IEND chunk. A JPEG's entropy-coded data never holds 0xFF 0xD9 (0xFF
+    bytes are stuffed), so the image is complete only if an EOI marker follows the last
+    start-of-scan marker (which skips the EOI of an EXIF thumbnail).
+    """
+    if fmt == "png":
+        complete = data.rfind(b"IEND") >= 0
+    elif fmt == "jpeg":
+        complete = data.rfind(b"\xff\xd9") > data.rfind(b"\xff\xda") >= 0
+    else:
+        return
+    if not complete:
+        raise InputError(
+            f"{path.name}: the {fmt.upper()} file is truncated (its end is missing); "
+            "copy or download it again"
+        )
+
+
+def _png_color_type(data: bytes) -> int:
+    """PNG colour type from the IHDR chunk (0 grey, 2 RGB, 3 palette, 4 grey+alpha, 6 RGBA)."""
+    return data[25] if len(data) > 25 else -1
+
+
+def _decode_cv2(data: bytes, fmt: str, path: Path) -> np.ndarray:
+    _check_complete(data, fmt, path)
+    img = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), _CV2_FLAGS)
+    if img is None:
+        raise InputError(
+            f"{path.name}: OpenCV cannot decode this {fmt.upper()} file (corrupt or truncated); "
+            "copy or download it again"
+        )
+    if img.ndim == 2:
+        img = img[:, :, None]
+    elif fmt == "png" and _png_color_type(data) == 4 and img.shape[2] == 3:
+        img = np.ascontiguousarray(img[:, :, :1])  # grey + alpha: OpenCV expanded it to BGR
+    else:
+        img = np.ascontiguousarray(img[:, :, 2::-1])  # BGR(A) -> RGB
+    return img
+
+
+def _read_tiff(path: Path) -> np.ndarray:
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(path) as tif:
+            page = tif.pages.first
+            size = path.stat().st_size
+            ends = [o + n for o, n in zip(page.dataoffsets, page.databytecounts, strict=False)]
+            if ends and max(ends) > size:
+                raise InputError(
+                    f"{path.name}: the TIFF file is truncated (image data runs {max(ends) - size}"
+                    " bytes past its end); copy or download it again"
+                )
+            photometric = int(page.photometric)
+            axes = page.axes
+            data = page.asarray()
+            colormap = page.colormap
+    except InputError:
+        raise
+    except Exception as exc:  # tifffile raises TiffFileError, ValueError, ... on bad files
+        raise InputError(
+            f"{path.name}: tifffile cannot decode this TIFF ({type(exc).__name__}: {exc}); "
+            "re-export it as an ordinary RGB or greyscale TIFF"
+        ) from None
+    # Arrange to (Y, X, S).
+    if "S" in axes and axes.index("S") < axes.index("Y"):
+        data = np.moveaxis(data, axes.index("S"), -1)
+        axes = axes.replace("S", "") + "S"
+    if axes not in ("YX", "YXS"):
+        raise InputError(
+            f"{path.name}: TIFF page has axes {axes!r}; expokit reads single 2-D images "
+            "(split multi-page or volume files first)"
+        )
+    if data.ndim == 2:
+        data = data[:, :, None]
+    if photometric == 3 and colormap is not None:  # palette: look up RGB in the colour map
+        data = np.moveaxis(np.asarray(colormap)[:, data[:, :, 0]], 0, -1)
+    elif photometric == 0:  # MINISWHITE: 0 is white
+        if data.dtype.kind != "u":
+            raise InputError(f"{path.name}: inverted (min-is-white) float TIFF is not supported")
+        data = np.iinfo(data.dtype).max - data
+    elif photometric not in (1, 2):
+        raise InputError(
+            f"{path.name}: TIFF colour space (photometric {photometric}) is not RGB or grey; "
+            "convert it to RGB first"
+        )
+    if data.shape[2] == 2:
+        data = data[:, :, :1]  # grey + alpha
+    elif data.shape[2] >= 4:
+        data = data[:, :, :3]  # drop alpha / extra samples
+    if data.dtype == np.bool_:
+        data = data.astype(np.uint8) * np.uint8(255)
+    elif data.dtype in (np.float16, np.float64):
+        data = data.astype(np.float32)
+    if data.dtype not in (np.uint8, np.uint16, np.float32):
+        raise InputError(
+            f"{path.name}: unsupported TIFF sample type {data.dtype} ({page_bits(data)}); "
+            "expokit reads 8- or 16-bit unsigned or float TIFFs"
+        )
+    if data.dtype == np.float32:
+        check_finite(data, path)
+    return np.ascontiguousarray(data)
+
+
+def page_bits(data: np.ndarray) -> str:
+    """``"32-bit int"``-style description of a sample type, for error messages."""
+    kind = {"i": "signed int", "u": "unsigned int", "f": "float", "c": "complex"}
+    return f"{data.dtype.itemsize * 8}-bit {kind.get(data.dtype.kind, data.dtype.kind)}"
 
 
 def read_image(path: str | os.PathLike[str]) -> np.ndarray:
     """Read an image file into an ``(H, W, C)`` RGB array (C = 3, or 1 for grey files).
 
+    The format comes from the extension; for PNG/JPEG/TIFF the file's first bytes decide
+    (a JPEG named ``.png`` is read as a JPEG). Alpha channels are dropped. Pixels are returned
+    as stored: EXIF orientation is not applied.
+
     Args:
-        path: a Radiance ``.hdr``/``.pic`` file.
+        path: a ``.png``, ``.jpg``/``.jpeg``, ``.tif``/``.tiff``, ``.exr``, Radiance
+            ``.hdr``/``.pic`` or camera RAW file (``.cr2 .nef .arw .dng .raf .orf .rw2`` ...).
 
     Returns:
-        For ``.hdr``: float32 linear radiance >= 0 (see :mod:`expokit.io._rgbe` for the
-        decoding convention and ``EXPOSURE=`` handling).
+        The pixels in the file's own type:
+
+        * PNG, JPEG, TIFF: display-referred code values, uint8 for 8-bit files, uint16 for
+          16-bit files (convert with :func:`expokit._checks.to_float32`); float TIFFs give
+          float32 as stored.
+        * OpenEXR: float32 linear values as stored (half and uint channels converted; negative
+          values from lossy compression kept).
+        * Radiance ``.hdr``: float32 linear radiance >= 0 (``(m + 0.5)`` decoding, header
+          ``EXPOSURE=`` divided out; see :mod:`expokit.io._rgbe`).
+        * RAW: float32 linear camera RGB in [0, 1] (needs ``pip install "expokit[raw]"``).
 
     Raises:
-        InputError: if the file is missing, a folder, has an unknown extension or cannot be
-            decoded; the message names the file.
+        InputError: if the file is missing, a folder, has an unknown extension, is not an
+            image of its kind, is truncated, has an unsupported bit depth or holds NaN/Inf;
+            the message names the file.
+        MissingResourceError: for a RAW file when rawpy is not installed.
+
+    >>> read_image("no_such_file.png")
+    Traceback (most recent call last):
+    ...
+    expokit.errors.InputError: no_such_file.png: no such file; ...
     """
     p = check_input_file(path)
     ext = p.suffix.lower()
     if ext in HDR_EXTS:
         return read_rgbe(p)
-    raise NotImplementedError(ext)
+    if ext in EXR_EXTS:
+        return read_exr(p)
+    if ext in RAW_EXTS:
+        return read_raw(p)
+    data = _read_bytes(p)
+    fmt = sniff(data)
+    if fmt is None:
+        raise InputError(
+            f"{p.name}: not a {ext[1:].upper()} image (the file starts with {data[:8]!r}); "
+            "check that it is the right file"
+        )
+    expected = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".tif": "tiff", ".tiff": "tiff"}
+    if expected.get(ext) != fmt:
+        logger.warning("%s: the file is a %s image despite its extension", p.name, fmt.upper())
+    img = _read_tiff(p) if fmt == "tiff" else _decode_cv2(data, fmt, p)
+    if img.dtype not in (np.uint8, np.uint16, np.float32):
+        raise InputError(
+            f"{p.name}: unsupported bit depth ({page_bits(img)}); convert it to 8- or 16-bit"
+        )
+    logger.debug("read %s: %s %s", p.name, img.shape, img.dtype)
+    return img

@@ -291,6 +291,20 @@ def rgbe_to_float(rgbe: np.ndarray, offset: float = 0.5) -> np.ndarray:
     return (rgbe[..., :3].astype(np.float32) + np.float32(offset)) * scale[..., None]
 
 
+def parse_rgbe_header(path: Path) -> RgbeHeader:
+    """Parse only the header and resolution string of a Radiance file.
+
+    Raises:
+        InputError: if the file is unreadable or not a Radiance RGBE file.
+    """
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(_MAX_HEADER + 256)
+    except OSError as exc:
+        raise _fail(path, f"cannot be read ({exc.strerror})", "check its permissions") from None
+    return _parse_header(data, path)[0]
+
+
 def read_rgbe_bytes(path: Path) -> tuple[np.ndarray, RgbeHeader]:
     """Read a Radiance file into RGBE bytes in image order and its parsed header.
 
