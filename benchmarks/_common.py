@@ -1,6 +1,6 @@
 """Shared benchmark plumbing: one synthetic bracket on disk, each contender in a fresh process.
 
-Each measurement runs in its own Python process so that peak memory (ru_maxrss, minus the
+Each measurement runs in its own Python process so that peak memory (VmHWM, minus the
 resident size once the inputs are loaded) belongs to that contender alone, and both contenders
 get the same thread count. Timings are the best of ``repeat`` runs (wall clock).
 """
@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 # Runs inside the child: load inputs, note RSS, run the contender `repeat` times.
 _CHILD = r"""
-import gc, json, os, resource, sys, time, importlib.util
+import gc, json, os, sys, time, importlib.util
 threads = int(os.environ["BENCH_THREADS"])
 import cv2
 cv2.setNumThreads(threads)
@@ -41,7 +41,10 @@ times = []
 for _ in range(int(os.environ["BENCH_REPEAT"])):
     t0 = time.perf_counter(); out = fn(state); times.append(time.perf_counter() - t0)
     del out; gc.collect()
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss across fork+exec, so a child started by a
+# parent holding gigabytes would report the parent's size.
+with open("/proc/self/status") as f:
+    peak = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
 print(json.dumps({"seconds": min(times), "peak_mb": (peak - base) / 1024.0}))
 """
 

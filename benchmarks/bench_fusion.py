@@ -55,6 +55,7 @@ def run_opencv(images):
 
 
 # --- enfuse: an external program, measured through a small wrapper process ----------------
+# RUSAGE_CHILDREN's ru_maxrss is enfuse's own peak: the wrapper is small when it forks.
 _WRAP = ("import resource, subprocess, sys, time\n"
          "best = 1e9\n"
          "for _ in range(int(sys.argv[1])):\n"
@@ -98,6 +99,8 @@ def main() -> None:
     ap.add_argument("--megapixels", type=float, default=12.0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--peers", default="opencv,enfuse",
+                    help="comma-separated peers to run ('none' for expokit alone, e.g. at 100 MP)")
     args = ap.parse_args()
 
     from expokit.synthetic import render_scene, simulate_bracket
@@ -111,6 +114,20 @@ def main() -> None:
 
     ours = measure(__file__, "expokit", inputs, threads=args.threads, repeat=args.repeat)
     print(f"{'expokit fuse_mertens':<28} {ours['seconds']:7.3f} s {ours['peak_mb']:8.0f} MB")
+    peers = {p.strip() for p in args.peers.split(",")}
+    if "opencv" in peers:
+        compare_opencv(inputs, ours, args)
+    if "enfuse" in peers:
+        exe = find_enfuse()
+        if exe is None:
+            print("enfuse: not installed (Debian package `enfuse`); skipped")
+        else:
+            en = measure_enfuse(exe, frames, args.threads, args.repeat)
+            print(ratio_line("Mertens vs enfuse", ours, en, "enfuse"))
+    shutil.rmtree(inputs.parent, ignore_errors=True)
+
+
+def compare_opencv(inputs: Path, ours: dict, args: argparse.Namespace) -> None:
     try:
         cv = measure(__file__, "opencv", inputs, threads=args.threads, repeat=args.repeat)
         print(ratio_line("Mertens vs OpenCV", ours, cv, "OpenCV"))
@@ -118,13 +135,6 @@ def main() -> None:
         print(f"target (>= 3x faster, <= 0.5x memory of OpenCV): {'PASS' if ok else 'FAIL'}")
     except RuntimeError as exc:
         print(f"OpenCV MergeMertens: could not run ({exc})")
-    exe = find_enfuse()
-    if exe is None:
-        print("enfuse: not installed (Debian package `enfuse`); skipped")
-    else:
-        en = measure_enfuse(exe, frames, args.threads, args.repeat)
-        print(ratio_line("Mertens vs enfuse", ours, en, "enfuse"))
-    shutil.rmtree(inputs.parent, ignore_errors=True)
 
 
 if __name__ == "__main__":
