@@ -1,0 +1,96 @@
+"""Alignment of the frames of a bracket before merging or fusing them.
+
+Two methods, by name in :data:`ALIGNERS`:
+
+- ``"mtb"``: :func:`align_mtb`, median threshold bitmaps (Ward 2003), integer translations;
+  fast and robust to exposure, for tripod or lightly jittered brackets.
+- ``"homography"``: :func:`align_homography`, SIFT/ORB features on exposure-normalised
+  greyscale and a RANSAC homography per frame, for hand-held brackets (rotation, perspective).
+
+Both return an :class:`AlignResult` whose ``transforms`` map each frame's pixel coordinates to
+the reference frame's, and whose ``valid`` mask marks the pixels every aligned frame covers.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
+
+import numpy as np
+
+from ..errors import InputError
+from ._common import AlignResult, largest_valid_rectangle
+from .homography import FeatureKind, align_homography, equalised_grey
+from .mtb import align_mtb, mtb_bitmaps
+
+__all__ = [
+    "ALIGNERS",
+    "AlignMethod",
+    "AlignResult",
+    "FeatureKind",
+    "align",
+    "align_homography",
+    "align_mtb",
+    "equalised_grey",
+    "largest_valid_rectangle",
+    "mtb_bitmaps",
+]
+
+#: Names of the alignment methods (the CLI's ``--method`` choices).
+AlignMethod = Literal["mtb", "homography"]
+
+#: Alignment methods by name.
+ALIGNERS: dict[str, Callable[..., AlignResult]] = {
+    "mtb": align_mtb,
+    "homography": align_homography,
+}
+
+
+def align(
+    images: Sequence[np.ndarray],
+    method: AlignMethod = "mtb",
+    *,
+    reference: int | None = None,
+    paths: Sequence[object] | None = None,
+    **options: Any,
+) -> AlignResult:
+    """Align a bracket with the method named ``method`` (see :data:`ALIGNERS`).
+
+    Args:
+        images: the bracket, display-referred ``(H, W)`` or ``(H, W, C)`` arrays of one size
+            and dtype (uint8, uint16 or float in [0, 1]).
+        method: ``"mtb"`` (:func:`align_mtb`) or ``"homography"`` (:func:`align_homography`).
+        reference: index of the frame to align the others to; ``None`` takes the middle one.
+        paths: file names, one per image, used only in error messages.
+        **options: keyword options of the chosen method (e.g. ``max_shift`` for ``"mtb"``,
+            ``features`` for ``"homography"``); an option the method does not take is an error.
+
+    Returns:
+        The chosen method's :class:`AlignResult`.
+
+    Raises:
+        InputError: unknown method or option, or whatever the method raises.
+
+    >>> rng = np.random.default_rng(0)
+    >>> img = rng.random((64, 64)).astype(np.float32)
+    >>> align([img, img], "mtb").transforms[0][:2, 2].tolist()
+    [0.0, 0.0]
+    """
+    fn = ALIGNERS.get(method) if isinstance(method, str) else None
+    if fn is None:
+        raise InputError(
+            f"unknown alignment method {method!r}; choose one of: "
+            + ", ".join(repr(k) for k in ALIGNERS)
+        )
+    accepted = [
+        name for name, p in inspect.signature(fn).parameters.items()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY and name not in ("reference", "paths")
+    ]
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        raise InputError(
+            f"alignment method {method!r} takes no option(s) {', '.join(unknown)}; its "
+            f"options are: {', '.join(accepted)}"
+        )
+    return fn(images, reference=reference, paths=paths, **options)
