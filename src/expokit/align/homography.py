@@ -229,7 +229,8 @@ def align_homography(
             on gain-matched greyscale at detection scale (linearised as sRGB, clipped to
             the range both frames hold); kept only when it converges and moves no corner by
             more than twice ``ransac_threshold``. Sub-pixel on consistent data (corner error
-            0.02 px vs 0.5-1.6 px for ORB alone in the tests); about 0.3 s per 2 MP frame.
+            0.02 px vs 0.5-1.6 px for ORB alone in the tests); about 0.5 s more per frame at the
+            default ``detect_size``.
         detect_size: features are detected on a copy downscaled so that its longer side is at
             most this many pixels (keypoints are scaled back); larger is slower but finer.
         paths: file names, one per image, used only in error messages.
