@@ -1,0 +1,98 @@
+"""Bracket validation, sorting, exposure estimation and grouping of shots into brackets."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from PIL.TiffImagePlugin import IFDRational
+
+from expokit import InputError
+from expokit.bracket import Bracket, estimate_exposure_times, group_brackets
+from expokit.synthetic import render_scene, simulate_bracket
+
+
+def frames(n: int = 3) -> list[np.ndarray]:
+    return simulate_bracket(render_scene(64, 96), [2.0**-k for k in range(n)])
+
+
+def test_sorted_by_exposure_with_paths_following():
+    imgs = frames()
+    b = Bracket(imgs, [1.0, 0.25, 0.5], ["a", "c", "b"])
+    assert b.exposure_times.tolist() == [0.25, 0.5, 1.0]
+    assert list(b.paths) == ["c", "b", "a"]
+    assert b.images[0] is imgs[1]
+    np.testing.assert_allclose(b.exposure_values, [0, 1, 2])
+
+
+@pytest.mark.parametrize(
+    ("times", "match"),
+    [([1.0, 0.0, 0.5], "> 0"), ([1.0, 1.0, 0.5], "duplicate"), ([1.0, 0.5], "one per image"),
+     ([1.0, float("nan"), 0.5], "finite")],
+)
+def test_bad_times(times, match):
+    with pytest.raises(InputError, match=match):
+        Bracket(frames(), times)
+
+
+def test_bad_images_name_the_file():
+    imgs = frames(2)
+    with pytest.raises(InputError, match=r"image 2 \(b.png\).*share one size"):
+        Bracket([imgs[0], imgs[1][:, :50]], [1, 2], [Path("a.png"), Path("b.png")])
+    with pytest.raises(InputError, match="at least 2"):
+        Bracket(imgs[:1], [1])
+
+
+def test_estimated_times_match_the_true_ratios():
+    # simulate_bracket uses the sRGB response that the estimator assumes: ratios are exact up
+    # to 8-bit quantisation.
+    truth = np.array([1 / 8, 1 / 2, 2.0])
+    shots = simulate_bracket(render_scene(120, 160), truth)
+    est = estimate_exposure_times([shots[2], shots[0], shots[1]])
+    np.testing.assert_allclose(est / est[1], truth[[2, 0, 1]] / truth[0], rtol=0.03)
+
+
+def write_shot(path: Path, exposure: Fraction, when: datetime) -> Path:
+    img = Image.fromarray(np.full((16, 16, 3), 128, np.uint8))
+    exif = Image.Exif()
+    ifd = exif.get_ifd(0x8769)
+    ifd[33434] = IFDRational(exposure.numerator, exposure.denominator)  # ExposureTime
+    ifd[36867] = when.strftime("%Y:%m:%d %H:%M:%S")  # DateTimeOriginal
+    img.save(path, exif=exif)
+    return path
+
+
+def test_group_brackets_by_time_gap_and_repeated_exposure(tmp_path):
+    t0 = datetime(2026, 5, 1, 12, 0, 0)
+    shots = []
+    # two 3-shot brackets one second apart inside, 30 s between them; then two brackets
+    # shot back to back (no gap), separated only by the repeated exposure time.
+    for b, start in enumerate((0, 30, 60)):
+        for i, e in enumerate((Fraction(1, 100), Fraction(1, 25), Fraction(1, 6))):
+            shots.append(write_shot(tmp_path / f"s{b}{i}.jpg", e,
+                                    t0 + timedelta(seconds=start + i)))
+    for i, e in enumerate((Fraction(1, 100), Fraction(1, 25))):
+        shots.append(write_shot(tmp_path / f"s3{i}.jpg", e, t0 + timedelta(seconds=63 + i)))
+    groups = group_brackets(list(reversed(shots)))
+    assert [[p.name for p in g] for g in groups] == [
+        ["s00.jpg", "s01.jpg", "s02.jpg"], ["s10.jpg", "s11.jpg", "s12.jpg"],
+        ["s20.jpg", "s21.jpg", "s22.jpg"], ["s30.jpg", "s31.jpg"]]
+    # size=2 splits each 3-shot bracket into a pair and a third shot; single shots are
+    # dropped, and s22 pairs with s30 (1 s later, another exposure time).
+    pairs = group_brackets(shots, size=2)
+    assert [[p.name for p in g] for g in pairs] == [
+        ["s00.jpg", "s01.jpg"], ["s10.jpg", "s11.jpg"], ["s20.jpg", "s21.jpg"],
+        ["s22.jpg", "s30.jpg"]]
+
+
+def test_from_files_reads_exif_times(tmp_path):
+    t0 = datetime(2026, 5, 1, 12, 0, 0)
+    paths = [write_shot(tmp_path / f"e{i}.jpg", Fraction(1, 10 ** (i + 1)), t0)
+             for i in range(3)]
+    b = Bracket.from_files(paths)
+    np.testing.assert_allclose(b.exposure_times, [0.001, 0.01, 0.1])
+    assert [p.name for p in b.paths] == ["e2.jpg", "e1.jpg", "e0.jpg"]
