@@ -27,13 +27,13 @@ READ_EXTS = HDR_EXTS | EXR_EXTS | RASTER_EXTS | RAW_EXTS
 
 
 def check_input_file(path: str | os.PathLike[str]) -> Path:
-    """Check that ``path`` names an existing regular file with a readable image extension.
+    """Check that ``path`` names an existing, non-empty file with a readable image extension.
 
     Returns:
         The path as a :class:`~pathlib.Path`.
 
     Raises:
-        InputError: if the file is missing, a folder, or has an unknown extension.
+        InputError: if the file is missing, a folder, empty, or has an unknown extension.
     """
     p = Path(path)
     if not p.exists():
@@ -47,6 +47,14 @@ def check_input_file(path: str | os.PathLike[str]) -> Path:
             f"{p.name}: unknown image extension {ext or '(none)'!r}; expokit reads {known} "
             "(rename the file if its extension is wrong)"
         )
+    try:
+        empty = p.stat().st_size == 0
+    except OSError as exc:
+        raise InputError(
+            f"{p.name}: cannot be read ({exc.strerror}); check its permissions"
+        ) from None
+    if empty:
+        raise InputError(f"{p.name}: the file is empty (0 bytes); copy or download it again")
     return p
 
 

@@ -184,7 +184,8 @@ def _write_tiff(tmp: Path, img: np.ndarray, blob: bytes | None, name: str) -> No
         from PIL import Image
 
         pil = Image.fromarray(img[:, :, 0] if img.shape[2] == 1 else img)
-        pil.save(tmp, format="TIFF", compression="tiff_adobe_deflate", exif=blob)
+        # Uncompressed: Pillow's libtiff-based compressed writer cannot store the Exif IFD.
+        pil.save(tmp, format="TIFF", exif=blob)
         return
     if blob:
         logger.warning("%s: EXIF is not embedded in %s TIFF files", name, img.dtype)
@@ -223,7 +224,8 @@ def write_image(
             32 (float) or 16 (half); HDR 32 (RGBE). Default: the input's depth for uint16
             PNG/TIFF, else 8 for PNG/JPEG/TIFF and 32 for EXR/HDR.
         exif: EXIF to embed (``ExifData`` or its ``exif_bytes``): kept in JPEG, PNG (``eXIf``
-            chunk, any depth) and 8-bit TIFF; not stored in 16/32-bit TIFF, EXR or HDR.
+            chunk, any depth) and 8-bit TIFF (then written uncompressed); not stored in
+            16/32-bit TIFF, EXR or HDR (a warning is logged).
         quality: JPEG quality 1..100 (4:4:4 chroma from 90 up).
         inputs: files the image was computed from; writing over one of them is refused.
 
