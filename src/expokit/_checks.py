@@ -91,6 +91,11 @@ def check_stack(
             "needs several exposures of the same scene"
         )
 
+    if paths is not None and len(paths) != len(images):
+        raise InputError(
+            f"paths has {len(paths)} entries for {len(images)} images: give one path per image"
+        )
+
     def label(i: int) -> str:
         return describe(f"image {i + 1}", None if paths is None else paths[i])
 
