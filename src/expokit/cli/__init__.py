@@ -86,14 +86,10 @@ def parse_times(text: str | None, count: int) -> list[float] | None:
 
 
 def check_output(output: Path, inputs: list[Path]) -> None:
-    """Refuse an output path that is one of the inputs (inputs are never overwritten)."""
-    for i, p in enumerate(inputs, start=1):
-        same = output.resolve() == p.resolve()
-        if not same and output.exists() and p.exists():
-            same = os.path.samefile(output, p)
-        if same:
-            raise InputError(f"output {output} is also input {i}; choose another output path: "
-                             "inputs are never overwritten")
+    """Refuse, before any work, an output path that is one of the inputs."""
+    from ..io import check_not_input
+
+    check_not_input(output, inputs)
 
 
 def read_frames(paths: list[Path]) -> list[np.ndarray]:
@@ -139,7 +135,8 @@ def fuse(
     exposure: Annotated[float, typer.Option(help="Well-exposedness weight exponent.")] = 1.0,
     sigma: Annotated[float, typer.Option(help="Well-exposedness Gaussian width.")] = 0.2,
     align: Annotated[str, typer.Option(help="Align first: none, mtb or homography.")] = "none",
-    bit_depth: Annotated[int, typer.Option(help="8 or 16 bits for PNG/TIFF output.")] = 8,
+    bit_depth: Annotated[int | None, typer.Option(
+        help="8 or 16 bits for PNG/TIFF output (default 8; EXR/HDR are float).")] = None,
     threads: Annotated[int | None, typer.Option(help="Worker threads.")] = None,
 ) -> None:
     """Fuse a bracket into one well-exposed image (Mertens exposure fusion).
@@ -245,7 +242,8 @@ def tonemap(
         help="reinhard, reinhard_local, drago or mantiuk.")] = "reinhard",
     option: Annotated[list[str] | None, typer.Option(
         "--option", "-p", help="Operator parameter NAME=VALUE (repeatable).")] = None,
-    bit_depth: Annotated[int, typer.Option(help="8 or 16 bits for PNG/TIFF output.")] = 8,
+    bit_depth: Annotated[int | None, typer.Option(
+        help="8 or 16 bits for PNG/TIFF output (default 8; EXR/HDR are float).")] = None,
 ) -> None:
     """Tone-map a linear HDR image to a display-referred one.
 
