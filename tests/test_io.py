@@ -198,6 +198,23 @@ def test_tiff_unsupported_bit_depth(tmp_path: Path, dtype: type) -> None:
     tifffile.imwrite(path, np.ones((8, 8, 3), dtype=dtype), photometric="rgb")
     with pytest.raises(InputError, match=rf"deep_{np.dtype(dtype).name}\.tif.*unsupported"):
         read_image(path)
+    with pytest.raises(InputError, match=rf"deep_{np.dtype(dtype).name}\.tif.*unsupported"):
+        image_info(path)
+
+
+def test_palette_and_bilevel_tiff(tmp_path: Path) -> None:
+    # Pillow writes both; its own conversion to RGB / L is the reference.
+    rgb = _rgb8()
+    for mode, channels in (("P", 3), ("1", 1)):
+        path = tmp_path / f"{mode}.tif"
+        Image.fromarray(rgb).convert(mode).save(path)
+        img = read_image(path)
+        with Image.open(path) as im:
+            ref = np.asarray(im.convert("RGB" if channels == 3 else "L"))
+        assert img.dtype == np.uint8 and img.shape == (24, 36, channels)
+        np.testing.assert_array_equal(img.reshape(ref.shape), ref)
+        info = image_info(path)
+        assert (info.channels, info.dtype) == (channels, "uint8")
 
 
 def test_float_tiff_with_nan_raises(tmp_path: Path) -> None:

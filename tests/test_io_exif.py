@@ -79,6 +79,15 @@ def test_apex_fallbacks(tmp_path: Path) -> None:
     assert found.f_number == pytest.approx(4.0)
 
 
+def test_long_exposure_apex_and_iso_list(tmp_path: Path) -> None:
+    # Tv = -1 -> 2 s; an ISO tag holding two values gives the first.
+    exif = _exif(None, apex_tv=-1.0)
+    exif.get_ifd(0x8769)[34855] = (800, 1600)
+    found = read_exif(_camera_jpeg(tmp_path / "night.jpg", exif))
+    assert found.exposure_time == pytest.approx(2.0)
+    assert found.iso == 800
+
+
 def test_zero_exposure_is_unknown(tmp_path: Path) -> None:
     path = _camera_jpeg(tmp_path / "zero.jpg", _exif((0, 1)))
     assert read_exif(path).exposure_time is None

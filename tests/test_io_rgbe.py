@@ -211,3 +211,34 @@ def test_corrupt_rle_run_raises(tmp_path: Path) -> None:
     path.write_bytes(b"#?RADIANCE\n\n-Y 1 +X 8\n" + body)
     with pytest.raises(InputError, match=r"overrun\.hdr.*overflows"):
         read_image(path)
+
+
+def test_mixed_scanline_styles_in_small_blocks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # New-style RLE, flat and old-style scanlines in one file (Radiance allows any mix per
+    # scanline), decoded with tiny gather blocks so that several blocks are flushed.
+    monkeypatch.setattr("expokit.io._rgbe._BLOCK_BYTES", 100)
+    rng = np.random.default_rng(7)
+    w = 12
+    radiance = (rng.random((6, w, 3)) * 9).astype(np.float32)
+    radiance[1] = 2.0
+    expected = float_to_rgbe(radiance)
+    body = encode_rgbe_file(radiance).split(b"+X 12\n", 1)[1]
+    # Split the new-style body into its 6 scanlines by re-encoding each row alone.
+    rows = [encode_rgbe_file(radiance[i : i + 1]).split(b"+X 12\n", 1)[1] for i in range(6)]
+    assert b"".join(rows) == body
+    rows[2] = expected[2].tobytes()  # flat
+    rows[4] = expected[4, :1].tobytes() + bytes([1, 1, 1, w - 1])  # old-style repeat
+    expected[4] = expected[4, 0]
+    path = tmp_path / "mixed.hdr"
+    path.write_bytes(b"#?RADIANCE\n\n-Y 6 +X 12\n" + b"".join(rows))
+    got, _ = read_rgbe_bytes(path)
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_encoder_blocks_match_single_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    radiance = (np.random.default_rng(8).random((9, 20, 3)) * 3).astype(np.float32)
+    whole = encode_rgbe_file(radiance)
+    monkeypatch.setattr("expokit.io._rgbe._BLOCK_BYTES", 200)  # 2 scanlines per block
+    assert encode_rgbe_file(radiance) == whole

@@ -71,12 +71,16 @@ class ExifData:
     exif_bytes: bytes | None = None
 
 
-def _number(value: object) -> float | None:
-    """A positive finite float from an EXIF rational/number/1-tuple, else None."""
+def _number(value: object, *, pairs_are_rationals: bool = True) -> float | None:
+    """A positive finite float from an EXIF rational, number or tuple, else None.
+
+    tifffile gives RATIONAL values as ``(numerator, denominator)`` tuples; Pillow gives
+    ``IFDRational``. Other tuples (ISO may list several values) give their first element.
+    """
     if isinstance(value, (tuple, list)):
         if not value:
             return None
-        if len(value) == 2 and all(isinstance(v, int) for v in value):  # (num, den)
+        if pairs_are_rationals and len(value) == 2 and all(isinstance(v, int) for v in value):
             num, den = value
             value = num / den if den else math.nan
         else:
@@ -86,6 +90,17 @@ def _number(value: object) -> float | None:
     except (TypeError, ValueError, ZeroDivisionError):
         return None
     return x if math.isfinite(x) and x > 0 else None
+
+
+def _signed(value: object) -> float | None:
+    """A finite float (any sign) from an EXIF SRATIONAL or number, else None."""
+    if isinstance(value, (tuple, list)) and len(value) == 2:
+        value = value[0] / value[1] if value[1] else math.nan
+    try:
+        x = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, ZeroDivisionError):
+        return None
+    return x if math.isfinite(x) else None
 
 
 def _text(value: object) -> str | None:
@@ -116,17 +131,16 @@ def _from_tags(
     ifd0: Mapping[int, object], exif: Mapping[int, object], blob: bytes | None
 ) -> ExifData:
     exposure = _number(exif.get(TAG_EXPOSURE_TIME))
-    if exposure is None:
-        tv = exif.get(TAG_SHUTTER_SPEED)
-        with contextlib.suppress(TypeError, ValueError, OverflowError):
-            if tv is not None and math.isfinite(float(tv)):  # type: ignore[arg-type]
-                exposure = 2.0 ** -float(tv)  # type: ignore[arg-type]
+    if exposure is None and exif.get(TAG_SHUTTER_SPEED) is not None:
+        tv = _signed(exif[TAG_SHUTTER_SPEED])  # APEX, negative for exposures over 1 s
+        with contextlib.suppress(OverflowError):
+            exposure = _number(2.0**-tv) if tv is not None else None
     f_number = _number(exif.get(TAG_F_NUMBER))
     if f_number is None:
         av = _number(exif.get(TAG_APERTURE))
         if av is not None:
             f_number = math.sqrt(2.0) ** av
-    iso_value = _number(exif.get(TAG_ISO))
+    iso_value = _number(exif.get(TAG_ISO), pairs_are_rationals=False)
     return ExifData(
         exposure_time=exposure,
         f_number=f_number,

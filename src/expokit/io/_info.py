@@ -78,6 +78,12 @@ def _tiff(path: Path) -> tuple[int, int, int, str, int]:
         bits = int(page.bitspersample)
         kind = page.dtype.kind if page.dtype is not None else "u"
     channels = 3 if photometric == 3 or samples >= 3 else 1
+    if kind in "ic" or (kind == "u" and bits > 16):
+        raise InputError(
+            f"{path.name}: unsupported TIFF sample type ({bits}-bit "
+            f"{'signed int' if kind == 'i' else kind}); expokit reads 8- or 16-bit unsigned or "
+            "float TIFFs"
+        )
     if kind == "f":
         dtype = "float32"
     elif bits <= 8:

@@ -47,17 +47,64 @@ def _read_bytes(path: Path) -> bytes:
         ) from None
 
 
-def _check_complete(data: bytes, fmt: str, path: Path) -> None:
-    """Detect truncated PNG/JPEG files that a decoder might pad silently.
+def _png_complete(data: bytes) -> bool:
+    """Walk the PNG chunks: complete when an IEND chunk is reached inside the file."""
+    pos = len(PNG_MAGIC)
+    while pos + 8 <= len(data):
+        length = int.from_bytes(data[pos : pos + 4], "big")
+        kind = data[pos + 4 : pos + 8]
+        pos += 12 + length
+        if pos > len(data):
+            return False
+        if kind == b"IEND":
+            return True
+    return False
 
-    A PNG ends with an IEND chunk. A JPEG's entropy-coded data never holds 0xFF 0xD9 (0xFF
-    bytes are stuffed), so the image is complete only if an EOI marker follows the last
-    start-of-scan marker (which skips the EOI of an EXIF thumbnail).
+
+def _jpeg_complete(data: bytes) -> bool:
+    """Walk the JPEG markers: complete when the EOI marker of the image is reached.
+
+    Marker segments carry their length; entropy-coded data after a start-of-scan holds 0xFF
+    only as 0xFF00 (stuffing) or 0xFFD0-D7 (restart markers), so the next marker is the first
+    0xFF followed by anything else. Bytes after EOI (MPO frames, maker trailers, motion-photo
+    videos) are ignored.
     """
+    buf = np.frombuffer(data, dtype=np.uint8)
+    n = len(data)
+    pos = 2  # after SOI
+    while pos + 2 <= n:
+        if data[pos] != 0xFF:
+            return False  # not at a marker: corrupt structure
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if marker == 0xD9:  # EOI
+            return True
+        if 0xD0 <= marker <= 0xD7 or marker == 0x01:  # stand-alone markers
+            pos += 2
+            continue
+        if pos + 4 > n:
+            return False
+        pos += 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
+        if marker != 0xDA:  # not SOS: the segment is done
+            continue
+        # Entropy-coded data: find the next real marker.
+        ff = np.flatnonzero(buf[pos : n - 1] == 0xFF)
+        nxt = buf[pos + ff + 1]
+        real = ff[(nxt != 0x00) & (nxt != 0xFF) & ((nxt < 0xD0) | (nxt > 0xD7))]
+        if real.size == 0:
+            return False
+        pos += int(real[0])
+    return False
+
+
+def _check_complete(data: bytes, fmt: str, path: Path) -> None:
+    """Detect truncated PNG/JPEG files, which some decoder versions pad silently."""
     if fmt == "png":
-        complete = data.rfind(b"IEND") >= 0
+        complete = _png_complete(data)
     elif fmt == "jpeg":
-        complete = data.rfind(b"\xff\xd9") > data.rfind(b"\xff\xda") >= 0
+        complete = _jpeg_complete(data)
     else:
         return
     if not complete:
@@ -125,7 +172,12 @@ def _read_tiff(path: Path) -> np.ndarray:
     if data.ndim == 2:
         data = data[:, :, None]
     if photometric == 3 and colormap is not None:  # palette: look up RGB in the colour map
-        data = np.moveaxis(np.asarray(colormap)[:, data[:, :, 0]], 0, -1)
+        cmap = np.asarray(colormap)  # (3, 2**bits) 16-bit entries
+        if data.dtype == np.uint8 and cmap.dtype == np.uint16:
+            # 8-bit colours are stored as value * 257 (libtiff) or value * 256 (Pillow): the
+            # high byte is the value in both cases.
+            cmap = (cmap >> 8).astype(np.uint8)
+        data = np.moveaxis(cmap[:, data[:, :, 0]], 0, -1)
     elif photometric == 0:  # MINISWHITE: 0 is white
         if data.dtype.kind != "u":
             raise InputError(f"{path.name}: inverted (min-is-white) float TIFF is not supported")
@@ -210,7 +262,7 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
         )
     expected = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".tif": "tiff", ".tiff": "tiff"}
     if expected.get(ext) != fmt:
-        logger.warning("%s: the file is a %s image despite its extension", p.name, fmt.upper())
+        logger.info("%s: the file is a %s image despite its extension", p.name, fmt.upper())
     img = _read_tiff(p) if fmt == "tiff" else _decode_cv2(data, fmt, p)
     if img.dtype not in (np.uint8, np.uint16, np.float32):
         raise InputError(

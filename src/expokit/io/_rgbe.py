@@ -141,73 +141,99 @@ def _parse_header(data: bytes, path: Path) -> tuple[RgbeHeader, int]:
     return RgbeHeader(exposure, corr, fmt, major, minor), end + 1
 
 
+#: Bytes of new-style scanlines gathered per vectorised step (bounds the index arrays' memory).
+_BLOCK_BYTES = 1 << 22
+
+
+class _Segments:
+    """Run-length segments of a block of new-style scanlines, gathered in one NumPy step.
+
+    A segment copies ``length`` bytes from ``src`` (a literal) or repeats the byte at ``src``
+    (a run) into the block's planar ``(lines, 4, width)`` buffer at ``dst``.
+    """
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.src: list[int] = []
+        self.dst: list[int] = []
+        self.length: list[int] = []
+        self.literal: list[int] = []
+        self.lines: list[int] = []  # image rows in this block, in order
+
+    def flush(self, buf: np.ndarray, out: np.ndarray) -> None:
+        if not self.lines:
+            return
+        width = out.shape[1]
+        planar = np.zeros(len(self.lines) * 4 * width, dtype=np.uint8)
+        lengths = np.asarray(self.length, dtype=np.int64)
+        starts = np.zeros(len(lengths), dtype=np.int64)
+        np.cumsum(lengths[:-1], out=starts[1:])
+        offset = np.arange(int(lengths.sum()), dtype=np.int64) - np.repeat(starts, lengths)
+        literal = np.repeat(np.asarray(self.literal, dtype=np.int64), lengths)
+        src = np.repeat(np.asarray(self.src, dtype=np.int64), lengths) + offset * literal
+        dst = np.repeat(np.asarray(self.dst, dtype=np.int64), lengths) + offset
+        planar[dst] = buf[src]
+        out[self.lines] = planar.reshape(len(self.lines), 4, width).transpose(0, 2, 1)
+        self.reset()
+
+
 def _decode_scanlines(data: bytes, pos: int, n_lines: int, width: int, path: Path) -> np.ndarray:
     """Decode ``n_lines`` scanlines of ``width`` pixels into a ``(n_lines, width, 4)`` array.
 
     The byte walk over run headers is sequential by nature and stays in Python; the pixel bytes
-    are then gathered in one vectorised step, so the Python work is one small step per run.
+    are then gathered in vectorised steps (one per few MiB of pixels), so the Python work is one
+    small step per run.
     """
     buf = np.frombuffer(data, dtype=np.uint8)
     n = len(data)
     out = np.zeros((n_lines, width, 4), dtype=np.uint8)
-    # New-style scanlines are decoded component by component into planar rows.
-    planar = np.zeros((n_lines, 4, width), dtype=np.uint8)
-    new_style = np.zeros(n_lines, dtype=bool)
-    seg_src: list[int] = []
-    seg_dst: list[int] = []
-    seg_len: list[int] = []
-    seg_lit: list[int] = []
+    seg = _Segments()
+    lines_per_block = max(1, _BLOCK_BYTES // (4 * width))
     rle_ok = _MIN_RLE_WIDTH <= width <= _MAX_RLE_WIDTH
     for y in range(n_lines):
         if pos + 4 > n:
             raise _fail(path, f"file ends at scanline {y + 1} of {n_lines} (truncated)")
         b0, b1, b2, b3 = data[pos : pos + 4]
-        if rle_ok and b0 == 2 and b1 == 2 and not b2 & 0x80:
-            if (b2 << 8 | b3) != width:
-                raise _fail(
-                    path,
-                    f"scanline {y + 1} claims {b2 << 8 | b3} pixels, expected {width} (corrupt)",
-                )
-            pos += 4
-            new_style[y] = True
-            for c in range(4):
-                dst = (y * 4 + c) * width
-                x = 0
-                while x < width:
-                    if pos >= n:
-                        raise _fail(path, f"file ends in scanline {y + 1} (truncated)")
-                    count = data[pos]
-                    if count > 128:
-                        count -= 128
-                        seg_lit.append(0)
-                        seg_src.append(pos + 1)
-                        pos += 2
-                    else:
-                        if count == 0:
-                            raise _fail(path, f"zero-length run in scanline {y + 1} (corrupt)")
-                        seg_lit.append(1)
-                        seg_src.append(pos + 1)
-                        pos += 1 + count
-                    if x + count > width:
-                        raise _fail(path, f"run overflows scanline {y + 1} (corrupt)")
-                    seg_dst.append(dst + x)
-                    seg_len.append(count)
-                    x += count
-            if pos > n:
-                raise _fail(path, f"file ends in scanline {y + 1} (truncated)")
-        else:
+        if not (rle_ok and b0 == 2 and b1 == 2 and not b2 & 0x80):
             pos = _decode_old_scanline(data, buf, pos, out[y], y, path)
-    if seg_len:
-        lengths = np.asarray(seg_len, dtype=np.int64)
-        starts = np.zeros(len(lengths), dtype=np.int64)
-        np.cumsum(lengths[:-1], out=starts[1:])
-        offset = np.arange(int(lengths.sum()), dtype=np.int64) - np.repeat(starts, lengths)
-        src = np.repeat(np.asarray(seg_src, dtype=np.int64), lengths) + offset * np.repeat(
-            np.asarray(seg_lit, dtype=np.int64), lengths
-        )
-        dst = np.repeat(np.asarray(seg_dst, dtype=np.int64), lengths) + offset
-        planar.reshape(-1)[dst] = buf[src]
-        out[new_style] = planar[new_style].transpose(0, 2, 1)
+            continue
+        if (b2 << 8 | b3) != width:
+            raise _fail(
+                path,
+                f"scanline {y + 1} claims {b2 << 8 | b3} pixels, expected {width} (corrupt)",
+            )
+        pos += 4
+        block_row = len(seg.lines)
+        seg.lines.append(y)
+        for c in range(4):
+            dst = (block_row * 4 + c) * width
+            x = 0
+            while x < width:
+                if pos >= n:
+                    raise _fail(path, f"file ends in scanline {y + 1} (truncated)")
+                count = data[pos]
+                seg.src.append(pos + 1)
+                if count > 128:
+                    count -= 128
+                    seg.literal.append(0)
+                    pos += 2
+                else:
+                    if count == 0:
+                        raise _fail(path, f"zero-length run in scanline {y + 1} (corrupt)")
+                    seg.literal.append(1)
+                    pos += 1 + count
+                if x + count > width:
+                    raise _fail(path, f"run overflows scanline {y + 1} (corrupt)")
+                seg.dst.append(dst + x)
+                seg.length.append(count)
+                x += count
+        if pos > n:
+            raise _fail(path, f"file ends in scanline {y + 1} (truncated)")
+        if len(seg.lines) >= lines_per_block:
+            seg.flush(buf, out)
+    seg.flush(buf, out)
     if pos < n:
         logger.debug("%s: %d trailing bytes after the last scanline ignored", path.name, n - pos)
     return out
@@ -441,6 +467,8 @@ def encode_rgbe_file(radiance: np.ndarray) -> bytes:
         b"#?RADIANCE\n# written by expokit\nFORMAT=32-bit_rle_rgbe\n\n"
         + f"-Y {h} +X {w}\n".encode("ascii")
     )
-    if _MIN_RLE_WIDTH <= w <= _MAX_RLE_WIDTH:
-        return header + _encode_rle(rgbe)
-    return header + rgbe.tobytes()
+    if not _MIN_RLE_WIDTH <= w <= _MAX_RLE_WIDTH:
+        return header + rgbe.tobytes()
+    # Scanlines are independent: encode blocks of them to bound the temporary arrays' memory.
+    step = max(1, _BLOCK_BYTES // (4 * w))
+    return header + b"".join(_encode_rle(rgbe[i : i + step]) for i in range(0, h, step))
