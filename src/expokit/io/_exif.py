@@ -137,8 +137,8 @@ def _from_tags(
             exposure = _number(2.0**-tv) if tv is not None else None
     f_number = _number(exif.get(TAG_F_NUMBER))
     if f_number is None:
-        av = _number(exif.get(TAG_APERTURE))
-        if av is not None:
+        av = _signed(exif.get(TAG_APERTURE))
+        if av is not None and av >= 0:
             f_number = math.sqrt(2.0) ** av
     iso_value = _number(exif.get(TAG_ISO), pairs_are_rationals=False)
     return ExifData(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 from pathlib import Path
@@ -136,13 +137,13 @@ def _decode_cv2(data: bytes, fmt: str, path: Path) -> np.ndarray:
     return img
 
 
-def _read_tiff(path: Path) -> np.ndarray:
+def _read_tiff(raw: bytes, path: Path) -> np.ndarray:
     import tifffile
 
     try:
-        with tifffile.TiffFile(path) as tif:
+        with tifffile.TiffFile(io.BytesIO(raw), name=path.name) as tif:
             page = tif.pages.first
-            size = path.stat().st_size
+            size = len(raw)
             ends = [o + n for o, n in zip(page.dataoffsets, page.databytecounts, strict=False)]
             if ends and max(ends) > size:
                 raise InputError(
@@ -177,7 +178,7 @@ def _read_tiff(path: Path) -> np.ndarray:
             # 8-bit colours are stored as value * 257 (libtiff) or value * 256 (Pillow): the
             # high byte is the value in both cases.
             cmap = (cmap >> 8).astype(np.uint8)
-        data = np.moveaxis(cmap[:, data[:, :, 0]], 0, -1)
+        data = np.moveaxis(np.take(cmap, data[:, :, 0], axis=1, mode="clip"), 0, -1)
     elif photometric == 0:  # MINISWHITE: 0 is white
         if data.dtype.kind != "u":
             raise InputError(f"{path.name}: inverted (min-is-white) float TIFF is not supported")
@@ -232,7 +233,8 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
           values from lossy compression kept).
         * Radiance ``.hdr``: float32 linear radiance >= 0 (``(m + 0.5)`` decoding, header
           ``EXPOSURE=`` divided out; see :mod:`expokit.io._rgbe`).
-        * RAW: float32 linear camera RGB in [0, 1] (needs ``pip install "expokit[raw]"``).
+        * RAW: float32 linear RGB (sRGB primaries, camera white balance) in [0, 1]; needs
+          ``pip install "expokit[raw]"``.
 
     Raises:
         InputError: if the file is missing, a folder, has an unknown extension, is not an
@@ -263,7 +265,7 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
     expected = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".tif": "tiff", ".tiff": "tiff"}
     if expected.get(ext) != fmt:
         logger.info("%s: the file is a %s image despite its extension", p.name, fmt.upper())
-    img = _read_tiff(p) if fmt == "tiff" else _decode_cv2(data, fmt, p)
+    img = _read_tiff(data, p) if fmt == "tiff" else _decode_cv2(data, fmt, p)
     if img.dtype not in (np.uint8, np.uint16, np.float32):
         raise InputError(
             f"{p.name}: unsupported bit depth ({page_bits(img)}); convert it to 8- or 16-bit"
