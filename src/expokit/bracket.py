@@ -20,9 +20,6 @@ from .errors import InputError
 
 log = logging.getLogger(__name__)
 
-#: File name endings read as bracket frames when a folder is given.
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".exr", ".hdr",
-                  ".cr2", ".cr3", ".nef", ".arw", ".dng", ".raf", ".orf", ".rw2", ".pef")
 
 
 @dataclass(frozen=True)
@@ -211,7 +208,9 @@ def group_brackets(
 
 def list_images(folder: str | os.PathLike[str]) -> list[Path]:
     """Image files directly inside ``folder``, sorted by name."""
+    from .io import READ_EXTS
+
     root = Path(folder)
     if not root.is_dir():
         raise InputError(f"{root} is not a folder")
-    return sorted(p for p in root.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    return sorted(p for p in root.iterdir() if p.suffix.lower() in READ_EXTS and p.is_file())

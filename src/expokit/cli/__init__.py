@@ -86,10 +86,10 @@ def parse_times(text: str | None, count: int) -> list[float] | None:
 
 
 def check_output(output: Path, inputs: list[Path]) -> None:
-    """Refuse, before any work, an output path that is one of the inputs."""
-    from ..io import check_not_input
+    """Refuse, before any work, an unknown output format or an output that is an input."""
+    from ..io import check_output_path
 
-    check_not_input(output, inputs)
+    check_output_path(output, inputs=inputs)
 
 
 def read_frames(paths: list[Path]) -> list[np.ndarray]:
@@ -109,7 +109,7 @@ def expand(paths: list[Path]) -> list[Path]:
         return list_images(paths[0])
     for p in paths:
         if not p.exists():
-            raise InputError(f"{p} does not exist")
+            raise InputError(f"{p} does not exist: check the path (or quote names with spaces)")
     return paths
 
 
