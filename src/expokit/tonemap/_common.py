@@ -1,0 +1,190 @@
+"""Helpers shared by the tone-mapping operators: input and option checks, the log-average
+luminance, colour re-application and display encoding.
+
+Everything here works in float32 on whole arrays; the operators differ only in how they map
+luminance.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from typing import Literal
+
+import cv2
+import numpy as np
+
+from .._checks import check_image
+from ..color import REC709_LUMA
+from ..errors import InputError
+
+log = logging.getLogger(__name__)
+
+#: Display encodings an operator can return: sRGB code values or linear display light.
+Encoding = Literal["srgb", "linear"]
+
+#: Negative radiance down to this fraction of the image maximum is taken as codec noise near
+#: black (lossy EXR compressions such as DWAA/DWAB produce values like -0.003 in a scene whose
+#: sky is at 50) and clipped to 0; anything more negative is refused as not being radiance.
+NEGATIVE_TOLERANCE = 0.01
+
+#: Relative floor of the luminance in logarithms: max(L) * 1e-6. Relative, so that scaling the
+#: radiance by k scales every intermediate by k and the operators stay scale invariant.
+LOG_FLOOR = 1e-6
+
+
+def check_radiance(radiance: object, *, name: str = "radiance") -> np.ndarray:
+    """Check linear radiance and return it as float32 ``(H, W, C)`` (never the caller's array
+    modified; a view when it already is float32 and non-negative).
+
+    Raises:
+        InputError: for non-arrays, wrong shapes, integer (display-referred) data, NaN/Inf or
+            negative values beyond codec noise.
+    """
+    img = check_image(radiance, name=name)
+    if img.dtype.kind != "f":
+        raise InputError(
+            f"{name} is {img.dtype} code values, i.e. a display-referred image; tone mapping "
+            "takes linear float radiance >= 0 (read .exr/.hdr files with expokit.io.read_image "
+            "or merge a bracket with expokit.hdr)"
+        )
+    img = img.astype(np.float32, copy=False)
+    lo, hi = cv2.minMaxLoc(img.reshape(img.shape[0], -1))[:2]
+    if lo < 0.0:
+        if lo < -NEGATIVE_TOLERANCE * max(hi, 0.0):
+            bad = int(np.count_nonzero(img < 0))
+            raise InputError(
+                f"{name} has {bad} negative value(s), down to {lo:.4g} (maximum {hi:.4g}): "
+                "linear radiance must be >= 0; if the data are offset or signed, fix them "
+                "first (np.clip(radiance, 0, None) if the negatives are noise)"
+            )
+        log.debug("%s: clipping %d small negative values (>= %.3g) to 0", name,
+                  int(np.count_nonzero(img < 0)), lo)
+        img = np.maximum(img, np.float32(0.0))
+    return img
+
+
+def _finite(name: str, value: object, hint: str) -> float:
+    try:
+        v = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a number ({hint}), got {value!r}") from None
+    if math.isnan(v):
+        raise InputError(f"{name} must be a number ({hint}), got NaN")
+    return v
+
+
+def check_positive(name: str, value: object, hint: str, *, allow_inf: bool = False) -> float:
+    """``value`` as a float > 0 (finite unless ``allow_inf``), else an InputError with ``hint``."""
+    v = _finite(name, value, hint)
+    if v <= 0.0 or (math.isinf(v) and not allow_inf):
+        kind = "> 0" if allow_inf else "finite and > 0"
+        raise InputError(f"{name} must be {kind} ({hint}), got {value!r}")
+    return v
+
+
+def check_range(name: str, value: object, lo: float, hi: float, hint: str, *,
+                lo_open: bool = False) -> float:
+    """``value`` as a float in ``[lo, hi]`` (``(lo, hi]`` when ``lo_open``)."""
+    v = _finite(name, value, hint)
+    if not (lo < v if lo_open else lo <= v) or not v <= hi:
+        interval = f"{'(' if lo_open else '['}{lo:g}, {hi:g}]"
+        raise InputError(f"{name} must be in {interval} ({hint}), got {value!r}")
+    return v
+
+
+def check_int(name: str, value: object, lo: int, hi: int, hint: str) -> int:
+    """``value`` as an int in ``[lo, hi]``; whole floats such as ``8.0`` (from the CLI) pass."""
+    v = _finite(name, value, hint)
+    if not v.is_integer() or not lo <= v <= hi:
+        raise InputError(f"{name} must be a whole number in [{lo}, {hi}] ({hint}), got {value!r}")
+    return int(v)
+
+
+def check_encoding(encoding: object) -> Encoding:
+    if encoding not in ("srgb", "linear"):
+        raise InputError(
+            f"encoding must be 'srgb' (display code values) or 'linear' (display light "
+            f"before the sRGB transfer function), got {encoding!r}"
+        )
+    return encoding  # type: ignore[return-value]
+
+
+def threads_for(threads: int | None) -> int:
+    """Worker count: ``threads``, else ``$EXPOKIT_THREADS``, else the CPU count (at most 8)."""
+    if threads is not None:
+        return check_int("threads", threads, 1, 1024, "worker threads for the FFTs")
+    env = os.environ.get("EXPOKIT_THREADS")
+    if env:
+        return max(1, int(env))
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+def luminance_of(img: np.ndarray) -> np.ndarray:
+    """Rec. 709 luminance ``(H, W)`` float32 of ``(H, W, 3)`` linear RGB; grey passes."""
+    if img.shape[2] == 1:
+        return img[..., 0]
+    r, g, b = REC709_LUMA
+    return cv2.transform(img, np.array([[r, g, b]], np.float32))
+
+
+def log_floor(lum: np.ndarray) -> float:
+    """The luminance floor used in logarithms: ``LOG_FLOOR * max(lum)`` (0 for a black image)."""
+    return float(lum.max()) * LOG_FLOOR
+
+
+def log_average(lum: np.ndarray) -> float:
+    """Geometric mean ``exp(mean(log(max(L, floor))))`` of the luminance (Reinhard 2002 eq. 1,
+    with a relative floor instead of the additive delta, so it scales with the radiance).
+    Returns 0 for an all-black image."""
+    floor = log_floor(lum)
+    if floor <= 0.0:
+        return 0.0
+    logs = cv2.log(np.maximum(lum, np.float32(floor)))
+    return float(math.exp(cv2.mean(logs)[0]))
+
+
+def apply_luminance(img: np.ndarray, lum: np.ndarray, new_lum: np.ndarray,
+                    saturation: float) -> np.ndarray:
+    """Re-colour a tone-mapped luminance: ``C_out = (C / L) ** saturation * L_out``.
+
+    Colour ratios are kept exactly at ``saturation`` = 1 (Schlick 1994's colour treatment, as
+    used by Reinhard 2002, Drago 2003 and Mantiuk 2006). Black pixels (L = 0) stay black.
+    ``new_lum`` may be overwritten. Returns float32 ``(H, W, C)``.
+    """
+    if img.shape[2] == 1:
+        return new_lum[..., None]
+    safe = np.maximum(lum, np.float32(np.finfo(np.float32).tiny))
+    if saturation == 1.0:
+        gain = np.divide(new_lum, safe, out=new_lum)
+        return img * gain[..., None]
+    ratio = img / safe[..., None]
+    cv2.pow(ratio, float(saturation), dst=ratio)
+    ratio *= new_lum[..., None]
+    return ratio
+
+
+def srgb_encode_inplace(x: np.ndarray) -> np.ndarray:
+    """sRGB transfer function on float32 values already in [0, 1], in place.
+
+    Same values as :func:`expokit.color.linear_to_srgb` (to float32 rounding) at about a
+    fifth of the time on large images: one multi-threaded ``cv2.pow`` and the linear toe
+    patched in afterwards, without full-size temporaries for both branches.
+    """
+    toe = x <= np.float32(0.0031308)
+    low = x[toe] * np.float32(12.92)
+    cv2.pow(x, 1.0 / 2.4, dst=x)
+    x *= np.float32(1.055)
+    x -= np.float32(0.055)
+    x[toe] = low
+    return x
+
+
+def encode(display: np.ndarray, encoding: Encoding) -> np.ndarray:
+    """Clip linear display light to [0, 1] (in place) and apply the sRGB transfer function
+    if asked. Returns float32."""
+    out = np.clip(display, 0.0, 1.0, out=display).astype(np.float32, copy=False)
+    if encoding == "srgb":
+        out = srgb_encode_inplace(np.ascontiguousarray(out))
+    return out
