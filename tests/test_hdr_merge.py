@@ -69,6 +69,18 @@ def test_calibrated_response_gives_radiance_up_to_scale(merge, scene):
     assert np.median(np.abs(ratio - 1)) < 0.02  # measured 0.27 % / 0.29 %
 
 
+def test_uint16_with_its_1024_level_calibration(scene):
+    times = [2.0**k for k in range(-6, 3)]
+    imgs = simulate_bracket(scene, times, bit_depth=16)
+    response = calibrate_debevec(imgs, times)
+    assert response.shape == (1024, 3)
+    hdr = merge_debevec(imgs, times, response=response)  # interpolated at code / 65535
+    ok = well_exposed(imgs, lo=3300, hi=62200)
+    ratio = hdr[ok] / scene[ok]
+    ratio /= np.median(ratio)
+    assert np.median(np.abs(ratio - 1)) < 0.02  # measured 0.13 %
+
+
 @pytest.mark.parametrize("merge", MERGES)
 def test_clipped_everywhere_gets_the_extreme_exposure(merge):
     """White in every shot: the shortest exposure's value; black in every shot: the longest's."""

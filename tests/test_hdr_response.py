@@ -182,6 +182,8 @@ def test_bad_settings():
         calibrate_debevec(imgs, [0.1, 1.0], smoothness=-1.0)
     with pytest.raises(InputError, match="weighting 'hat' is unknown"):
         calibrate_debevec(imgs, [0.1, 1.0], weighting="hat")
+    with pytest.raises(InputError, match="system is singular"):
+        calibrate_debevec(imgs, [0.1, 1.0], smoothness=0.0)
     with pytest.raises(InputError, match="max_iter must be >= 1"):
         calibrate_robertson(imgs, [0.1, 1.0], max_iter=0)
     with pytest.raises(InputError, match="threshold must be"):

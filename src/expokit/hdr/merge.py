@@ -74,7 +74,6 @@ class _Tables:
         self.channels = channels
         self.weighting = weighting
         self.response = response  # float64 (L, C)
-        self.identity = False
         if self.integer:
             self.code_max = CODE_MAX[dtype]
             n = self.code_max + 1

@@ -195,7 +195,13 @@ def _solve_debevec(
     mid = levels // 2
     free = np.arange(levels) != mid
     g = np.zeros(levels)
-    g[free] = np.linalg.solve(m[np.ix_(free, free)], rhs[free])
+    try:
+        g[free] = np.linalg.solve(m[np.ix_(free, free)], rhs[free])
+    except np.linalg.LinAlgError as exc:
+        raise InputError(
+            "the Debevec system is singular: some code levels are constrained by neither the "
+            "samples nor the smoothness term; use smoothness > 0 or more samples"
+        ) from exc
     return g
 
 
@@ -227,7 +233,7 @@ def calibrate_debevec(
         samples: sample pixels per channel (the paper needs ``samples * (P - 1) > L``).
         smoothness: weight ``lam`` of the second-derivative term, relative to the mean data
             weight per code level (so independent of ``samples`` and the image count).
-            Larger values give smoother curves; OpenCV's default 10 means about the same.
+            Larger values give smoother curves (and bias sharp bends such as the sRGB toe).
         weighting: name in :data:`~expokit.hdr.WEIGHTINGS` or a callable on [0, 1].
         seed: seed of the random positions inside the sampling grid (deterministic).
         mask: pixels to ignore (True = ignore): one bool ``(H, W)`` array for all images, or
