@@ -293,7 +293,7 @@ def calibrate_debevec(
 # --------------------------------------------------------------------------------------------
 #: Tuple ids are counted densely (bincount over the whole key space) while the key space is at
 #: most this many times the pixel count, and sorted (np.unique) beyond.
-_DENSE_FACTOR = 4
+_DENSE_FACTOR = 2
 
 
 def _code_tuples(
@@ -320,14 +320,16 @@ def _code_tuples(
             z[masks[j].ravel()] = invalid
         return z
 
-    ids = channel(0, np.int64)
+    ids = channel(0, np.int32)
     n_ids = base
     chain: list[tuple[np.ndarray, np.ndarray]] = []  # per image j >= 1: (parent id, code)
     counts = np.empty(0)
     for j in range(1, len(codes)):
         space = n_ids * base
-        key = ids * base
-        key += channel(j, np.int64)
+        key_type = np.int32 if space < 2**31 else np.int64
+        key = ids.astype(key_type, copy=False) * key_type(base)
+        key += channel(j, key_type)
+        del ids
         last = j == len(codes) - 1
         if space <= _DENSE_FACTOR * npix:
             hist = np.bincount(key, minlength=space)
@@ -335,15 +337,16 @@ def _code_tuples(
             if last:
                 counts = hist[present]
             else:
-                lookup = np.zeros(space, np.int64)
-                lookup[present] = np.arange(present.size)
+                lookup = np.zeros(space, np.int32)
+                lookup[present] = np.arange(present.size, dtype=np.int32)
                 ids = lookup[key]
+                del lookup
             del hist
         elif last:
             present, counts = np.unique(key, return_counts=True)
         else:
             present, inverse = np.unique(key, return_inverse=True)
-            ids = inverse.reshape(-1)
+            ids = inverse.reshape(-1).astype(np.int32)
         chain.append((present // base, present % base))
         n_ids = present.size
     table = np.empty((n_ids, len(codes)), np.intp)
