@@ -28,6 +28,7 @@ __all__ = [
     "TONEMAPPERS",
     "Encoding",
     "ToneMapper",
+    "options_of",
     "tonemap",
     "tonemap_drago",
     "tonemap_mantiuk",
