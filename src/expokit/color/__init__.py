@@ -29,9 +29,9 @@ def linear_to_srgb(img: np.ndarray) -> np.ndarray:
     >>> float(linear_to_srgb(srgb_to_linear(np.array([0.3])))[0])  # doctest: +ELLIPSIS
     0.3000...
     """
-    x = np.clip(np.asarray(img, dtype=np.float32), 0.0, 1.0)
-    if not x.flags.c_contiguous:
-        x = x.copy(order="C")
+    src = np.asarray(img, dtype=np.float32)
+    x = np.empty(src.shape, np.float32)  # C-contiguous, also for 0-d input
+    np.clip(src, 0.0, 1.0, out=x)
     return srgb_encode_inplace(x)
 
 
