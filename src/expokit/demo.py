@@ -19,6 +19,11 @@ log = logging.getLogger(__name__)
 DEMO_TIMES = (1 / 128, 1 / 16, 1 / 2, 4.0)
 
 
+def _fmt_time(t: float) -> str:
+    """Shutter time as photographers write it: ``1/128 s``, ``4 s``."""
+    return f"1/{round(1 / t)} s" if t < 1 else f"{t:g} s"
+
+
 def _label(img: np.ndarray, text: str) -> np.ndarray:
     """A uint8 RGB copy of a [0, 1] image with a caption bar."""
     tile = (np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8)
@@ -55,8 +60,8 @@ def run_demo(out_dir: str | Path, *, width: int = 960, console: Any = None) -> d
     frames = simulate_bracket(truth, DEMO_TIMES, noise=0.002, seed=1)
     written: dict[str, Path] = {}
     for t, f in zip(DEMO_TIMES, frames, strict=True):
-        name = f"bracket_{'1_' + str(round(1 / t)) if t < 1 else str(round(t))}s.png"
-        written[f"exposure {t:g} s"] = write_image(out / name, f)
+        name = "bracket_" + _fmt_time(t).replace("/", "_").replace(" ", "") + ".png"
+        written[f"exposure {_fmt_time(t)}"] = write_image(out / name, f)
 
     say("fusing (Mertens)")
     fused = fuse_mertens(frames)
@@ -72,7 +77,7 @@ def run_demo(out_dir: str | Path, *, width: int = 960, console: Any = None) -> d
     say(f"merged radiance vs the scene's true radiance: log-luminance correlation {corr:.4f}")
 
     tiles = [_label(cv2.resize(f.astype(np.float32) / 255, (width // 2, h // 2),
-                               interpolation=cv2.INTER_AREA), f"{t:g} s")
+                               interpolation=cv2.INTER_AREA), _fmt_time(t))
              for t, f in zip(DEMO_TIMES, frames, strict=True)]
     results = [_label(cv2.resize(fused, (width // 2, h // 2), interpolation=cv2.INTER_AREA),
                       "Mertens fusion")]
