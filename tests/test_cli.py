@@ -151,3 +151,25 @@ def test_demo_runs(tmp_path):
     sheet = cv2.imread(str(tmp_path / "demo" / "comparison.png"))
     assert sheet is not None and sheet.shape[1] == 4 * 128
     assert (tmp_path / "demo" / "radiance.exr").stat().st_size > 0
+
+
+def test_fuse_keeps_first_inputs_exif_and_aligns(tmp_path):
+    from PIL import Image
+    from PIL.TiffImagePlugin import IFDRational
+
+    frames = simulate_bracket(render_scene(120, 160, seed=4), TIMES)
+    paths = []
+    for i, (f, t) in enumerate(zip(frames, (64, 8, 1), strict=True)):
+        exif = Image.Exif()
+        exif.get_ifd(0x8769)[33434] = IFDRational(1, t)  # ExposureTime 1/t s
+        # shift frame i by i pixels so that --align has work to do
+        shifted = np.roll(f, i * 3, axis=1)
+        paths.append(tmp_path / f"f{i}.jpg")
+        Image.fromarray(shifted).save(paths[-1], exif=exif, quality=95)
+    target = tmp_path / "fused.jpg"
+    proc = run("fuse", *paths, "-o", target, "--align", "mtb")
+    assert proc.returncode == 0, proc.stderr
+    assert "cropped" in proc.stderr
+    with Image.open(target) as im:
+        assert float(im.getexif().get_ifd(0x8769)[33434]) == 1 / 64
+        assert im.size[0] < 160  # the uncovered border went

@@ -167,7 +167,15 @@ def _maybe_align(frames: list[np.ndarray], paths: list[Path], method: str) -> li
         res = align(frames, method=method, paths=paths)  # type: ignore[arg-type]
     for p, r in zip(paths, res.residuals, strict=True):
         err.print(f"  aligned {p.name}: residual {r:.3g}", highlight=False)
-    return list(res.images)
+    top, bottom, left, right = res.crop_box()
+    h, w = frames[0].shape[:2]
+    if bottom - top < 2 or right - left < 2:
+        raise InputError("after alignment the frames share no common area: they may not show "
+                         "the same scene")
+    if (top, bottom, left, right) != (0, h, 0, w):
+        err.print(f"  cropped to the area every frame covers: {right - left}x{bottom - top} "
+                  f"(from {w}x{h})", highlight=False)
+    return [np.ascontiguousarray(im) for im in res.crop()]
 
 
 @app.command()
