@@ -97,9 +97,10 @@ def test_reproduces_debevec_radiance_map(memorial, responses, calibration):
     response = responses[calibration]
     assert response.shape == (256, 3)
     # Measured correlations (Debevec / Robertson calibration):
-    #   merge_debevec   0.984 / 0.976: the paper's log-domain hat average lets the 10 or so
-    #                   exposures in which a dark pixel is near black (film fog, weight > 0)
-    #                   lift the darkest decile by ~0.9 in ln; OpenCV's MergeDebevec: 0.987.
+    #   merge_debevec   0.985 / 0.976: the paper's log-domain hat average lets the 10 or so
+    #                   exposures in which a dark pixel sits at the film's fog level (green
+    #                   code ~18, weight 0.14) lift the darkest decile by ~0.86 in ln;
+    #                   OpenCV's MergeDebevec: 0.987.
     #   merge_robertson 0.998 / 0.998: weights t^2 favour the long exposures there.
     deb = merge_debevec(images, times, response=response, mask=masks)
     rob = merge_robertson(images, times, response=response, mask=masks)
@@ -111,7 +112,7 @@ def test_deghosting_a_static_scene_changes_little(memorial, responses):
     images, times, masks, reference = memorial
     hdr = merge_debevec(images, times, response=responses["debevec"], mask=masks,
                         deghost="reference")
-    assert log_lum_corr(hdr, reference) >= 0.97  # measured 0.986
+    assert log_lum_corr(hdr, reference) >= 0.97  # measured 0.985
 
 
 def test_agrees_with_opencv(memorial, responses):
@@ -120,9 +121,9 @@ def test_agrees_with_opencv(memorial, responses):
     Both solve Debevec & Malik's eq. 3 and apply eq. 6; they differ in samples (OpenCV: 70 on
     a grid, expokit: 1000 stratified and flat), OpenCV's per-pixel mean weight over channels,
     and masks (OpenCV has none, so it is judged on pixels unmasked in all 16 images).
-    Measured correlations of log radiance: R 0.9989, G 0.9980, B 0.9936, log luminance 0.9992.
+    Measured correlations of log radiance: R 0.9988, G 0.9987, B 0.9961, log luminance 0.9995.
     Bounds 0.99 per channel and 0.995 for luminance: assuming a linear response instead gives
-    0.98 / 0.86 / 0.64, swapping R and B 0.94 / 0.998 / 0.95, and both fail.
+    0.98 / 0.86 / 0.64, swapping R and B 0.95 / 0.999 / 0.95, and both fail.
     """
     images, times, masks, _ = memorial
     ours = merge_debevec(images, times, response=responses["debevec"], mask=masks)

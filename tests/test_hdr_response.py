@@ -53,7 +53,7 @@ def test_debevec_recovers_srgb(bracket12):
     r = calibrate_debevec(bracket12, TIMES_12)
     assert r.shape == (256, 3) and r.dtype == np.float32
     assert r[128] == pytest.approx([1.0, 1.0, 1.0])  # documented normalisation
-    # Measured 0.0022; 1 % leaves room for sampling changes, and is far below the 0.23 of
+    # Measured 0.0021; 1 % leaves room for sampling changes, and is far below the 0.16 of
     # a response that is off by a gamma of 1.1.
     assert log_rms(r) < 0.01
 
@@ -61,7 +61,7 @@ def test_debevec_recovers_srgb(bracket12):
 def test_debevec_three_exposures(scene):
     times = [1 / 64, 1 / 8, 1.0, 8.0]
     r = calibrate_debevec(simulate_bracket(scene, times), times)
-    assert log_rms(r) < 0.03  # measured 0.021: 3-stop steps leave gaps the prior fills in
+    assert log_rms(r) < 0.03  # measured 0.023: 3-stop steps leave gaps the prior fills in
 
 
 def test_robertson_recovers_srgb(bracket12):
@@ -92,7 +92,7 @@ def test_uint16_calibrates_on_1024_levels(scene):
     rr = calibrate_robertson(imgs, TIMES_12)
     assert rd.shape == rr.shape == (1024, 3)
     assert rd[512] == pytest.approx([1.0, 1.0, 1.0]) and rr[512] == pytest.approx([1.0] * 3)
-    assert log_rms(rd) < 0.01  # measured 0.0024
+    assert log_rms(rd) < 0.01  # measured 0.0027
     assert log_rms(rr) < 0.04  # measured 0.026
 
 
@@ -116,7 +116,7 @@ def test_masked_pixels_are_not_used(scene):
         masks.append(m)
     assert log_rms(calibrate_debevec(imgs, times, mask=masks)) < 0.01
     assert log_rms(calibrate_robertson(imgs, times, mask=masks)) < 0.04
-    # Without the mask the garbage bends the curves (measured 1.65 and 1.19).
+    # Without the mask the garbage bends the curves (measured 1.54 and 1.19).
     assert log_rms(calibrate_debevec(imgs, times)) > 0.3
     assert log_rms(calibrate_robertson(imgs, times)) > 0.3
 

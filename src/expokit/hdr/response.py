@@ -103,7 +103,7 @@ def _select_samples(
     """Pick sample pixels per channel: spread over the image, stratified over brightness.
 
     Candidates lie one per cell of a regular grid (a random position inside each cell, so
-    they are spatially spread), about 16 per requested sample. Candidates masked in any image
+    they are spatially spread), about 8 per requested sample. Candidates masked in any image
     or clipped in all of them are dropped. Per channel, candidates are binned by their mean
     code over the bracket (a monotone proxy for radiance) into up to 64 equal-width bins and
     taken round-robin over the bins, the flattest first (smallest difference to their four
@@ -113,7 +113,7 @@ def _select_samples(
     channels = codes[0].shape[2]
     levels = wtab.size
     rng = np.random.default_rng(seed)
-    step = max(1, int(np.sqrt(h * w / max(16 * samples, 1))))
+    step = max(1, int(np.sqrt(h * w / max(8 * samples, 1))))
     gy = np.arange(0, h - step + 1, step)
     gx = np.arange(0, w - step + 1, step)
     ys = (gy[:, None] + rng.integers(0, step, (gy.size, gx.size))).ravel()
@@ -123,17 +123,19 @@ def _select_samples(
         ys, xs = ys[keep], xs[keep]
 
     # Flatness: summed absolute difference to the 4 neighbours, over images and channels.
-    rough = np.zeros(ys.size, np.float64)
-    nbrs = [(np.clip(ys + dy, 0, h - 1), np.clip(xs + dx, 0, w - 1))
-            for dy, dx in ((-1, 0), (1, 0), (0, -1), (0, 1))]
+    k = ys.size
+    ny = np.concatenate([ys, np.maximum(ys - 1, 0), np.minimum(ys + 1, h - 1), ys, ys])
+    nx = np.concatenate([xs, xs, xs, np.maximum(xs - 1, 0), np.minimum(xs + 1, w - 1)])
+    rough = np.zeros(k, np.float64)
+    at = []  # (K, C) codes of every image at the candidates
     for z in codes:
-        centre = z[ys, xs].astype(np.float64)
-        for ny, nx in nbrs:
-            rough += np.abs(z[ny, nx] - centre).sum(axis=1)
+        patch = z[ny, nx].astype(np.int32).reshape(5, k, channels)
+        rough += np.abs(patch[1:] - patch[0]).sum(axis=(0, 2))
+        at.append(patch[0])
 
     picked = []
     for c in range(channels):
-        zc = np.stack([z[ys, xs, c] for z in codes], axis=1).astype(np.intp)  # (K, P)
+        zc = np.stack([a[:, c] for a in at], axis=1).astype(np.intp)  # (K, P)
         informative = (wtab[zc] > 0).any(axis=1)
         cand = np.flatnonzero(informative)
         if cand.size == 0:
@@ -329,7 +331,6 @@ def _code_tuples(
         key_type = np.int32 if space < 2**31 else np.int64
         key = ids.astype(key_type, copy=False) * key_type(base)
         key += channel(j, key_type)
-        del ids
         last = j == len(codes) - 1
         if space <= _DENSE_FACTOR * npix:
             hist = np.bincount(key, minlength=space)
