@@ -379,7 +379,14 @@ def calibrate_robertson(
     normalising ``I(L // 2) = 1`` after each round, starting from a linear response. Both
     steps only depend on each pixel's tuple of codes, so they run on the histogram of distinct
     tuples (exactly the same sums, over far fewer terms); codes never observed are
-    interpolated from their neighbours.
+    interpolated linearly from their neighbours (held constant beyond the observed range).
+    With ``threshold=0`` the result equals OpenCV's ``CalibrateRobertson`` for the same number
+    of rounds (to 0.2 % in the tests).
+
+    There is no smoothness prior: each level is the mean exposure of the pixels that show it.
+    Scenes whose radiances cluster on a few values, or brackets with wide steps (3 stops and
+    more), leave levels weakly linked, and the curve wiggles by several percent around the
+    truth (or worse); :func:`calibrate_debevec` is more robust there.
 
     Args:
         images: a bracket of uint8 or uint16 ``(H, W, C)`` display-referred images (RGB),
