@@ -7,6 +7,7 @@ NumPy or OpenCV.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 import numpy as np
@@ -166,3 +167,27 @@ def dtype_scale(dtype: np.dtype) -> float:
     if dtype == np.uint16:
         return 1.0 / 65535.0
     return 1.0
+
+
+def resolve_threads(threads: int | None) -> int:
+    """Worker threads: the argument, else ``$EXPOKIT_THREADS``, else the CPU count (at most 8).
+
+    Raises:
+        InputError: ``threads`` < 1 or a non-integer ``$EXPOKIT_THREADS``.
+    """
+    if threads is not None:
+        if isinstance(threads, bool) or int(threads) != threads or threads < 1:
+            raise InputError(f"threads must be >= 1 (a whole number), got {threads!r}")
+        return int(threads)
+    env = os.environ.get("EXPOKIT_THREADS")
+    if env:
+        try:
+            return max(1, int(env))
+        except ValueError as exc:
+            raise InputError(f"EXPOKIT_THREADS must be an integer, got {env!r}") from exc
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+def row_strips(height: int, rows: int) -> list[tuple[int, int]]:
+    """Row ranges ``[y0, y1)`` of at most ``rows`` rows covering ``height``."""
+    return [(y, min(y + rows, height)) for y in range(0, height, rows)]

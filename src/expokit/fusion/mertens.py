@@ -18,7 +18,6 @@ strip by strip with a small halo of rows and no approximation.
 from __future__ import annotations
 
 import math
-import os
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -26,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 import cv2
 import numpy as np
 
-from .._checks import check_stack, dtype_scale
+from .._checks import check_stack, dtype_scale, resolve_threads, row_strips
 from ..errors import InputError
 
 # Rows of context above and below a strip: the Laplacian (1 row) plus pyrDown (2 rows) and
@@ -37,17 +36,6 @@ _HALO = 16
 _ONES3 = np.ones((1, 3), np.float32)
 _DEMEAN3 = (np.eye(3) - 1.0 / 3.0).astype(np.float32)
 _CONTRAST_FLOOR = np.float32(0.1 / 65535.0)
-
-
-def _threads(threads: int | None) -> int:
-    if threads is not None:
-        if threads < 1:
-            raise InputError(f"threads must be >= 1, got {threads}")
-        return threads
-    env = os.environ.get("EXPOKIT_THREADS")
-    if env:
-        return max(1, int(env))
-    return max(1, min(os.cpu_count() or 1, 8))
 
 
 class _Scratch(threading.local):
@@ -155,10 +143,6 @@ def _squeeze(img: np.ndarray) -> np.ndarray:
     return img[..., 0] if img.ndim == 3 and img.shape[2] == 1 else img
 
 
-def _strips(height: int, rows: int) -> list[tuple[int, int]]:
-    return [(y, min(y + rows, height)) for y in range(0, height, rows)]
-
-
 def _blend_level(
     images: list[np.ndarray],
     weights: list[np.ndarray] | None,
@@ -229,7 +213,7 @@ def _blend_level(
                                                                                wd)))
             down_w[k][y0 // 2 : y0 // 2 + d1 - d0] = dw[d0:d1]
 
-    list(pool.map(lambda s: detail(*s), _strips(h, strip_rows)))
+    list(pool.map(lambda s: detail(*s), row_strips(h, strip_rows)))
     if weights is not None:
         # These are the caller's half-resolution intermediates, handed over: free them
         # before going one level deeper.
@@ -246,7 +230,7 @@ def _blend_level(
         up = cv2.pyrUp(coarse[c0:c1], dst=scratch.get("cup", (n, w, *tail)), dstsize=(w, n))
         out[y0:y1] += up[y0 - 2 * c0 : y1 - 2 * c0]
 
-    list(pool.map(lambda s: add_coarse(*s), _strips(h, strip_rows)))
+    list(pool.map(lambda s: add_coarse(*s), row_strips(h, strip_rows)))
     return out
 
 
@@ -335,7 +319,7 @@ def fuse_mertens(
                         sigma)
 
     grey = imgs[0].shape[2] == 1
-    with ThreadPoolExecutor(max_workers=_threads(threads)) as pool:
+    with ThreadPoolExecutor(max_workers=resolve_threads(threads)) as pool:
         out = _blend_level([_squeeze(im) for im in imgs], None, levels,
                            dtype_scale(imgs[0].dtype), weight_fn, pool, strip_rows, _Scratch())
     if clip:

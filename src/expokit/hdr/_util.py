@@ -1,12 +1,12 @@
-"""Internal helpers of :mod:`expokit.hdr`: masks, code levels, responses, threads, strips."""
+"""Internal helpers of :mod:`expokit.hdr`: masks, code levels, responses."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 
 import numpy as np
 
+from .._checks import row_strips
 from ..errors import InputError
 
 #: Code levels a calibration works on, by input dtype (uint16 is binned to 1024 levels).
@@ -14,26 +14,6 @@ CALIBRATION_LEVELS = {np.dtype(np.uint8): 256, np.dtype(np.uint16): 1024}
 
 #: Largest code value of each integer dtype.
 CODE_MAX = {np.dtype(np.uint8): 255, np.dtype(np.uint16): 65535}
-
-
-def resolve_threads(threads: int | None) -> int:
-    """Thread count: the argument, else $EXPOKIT_THREADS, else min(cpu count, 8)."""
-    if threads is not None:
-        if int(threads) < 1:
-            raise InputError(f"threads must be >= 1, got {threads}")
-        return int(threads)
-    env = os.environ.get("EXPOKIT_THREADS")
-    if env:
-        try:
-            return max(1, int(env))
-        except ValueError as exc:
-            raise InputError(f"EXPOKIT_THREADS must be an integer, got {env!r}") from exc
-    return max(1, min(os.cpu_count() or 1, 8))
-
-
-def strips(height: int, rows: int) -> list[tuple[int, int]]:
-    """Row ranges ``[y0, y1)`` of at most ``rows`` rows covering ``height``."""
-    return [(y, min(y + rows, height)) for y in range(0, height, rows)]
 
 
 def check_masks(
@@ -95,7 +75,7 @@ def to_codes(img: np.ndarray, levels: int) -> np.ndarray:
         return img
     out = np.empty(img.shape, np.uint16)
     scale = np.float32((levels - 1) / top)
-    for y0, y1 in strips(img.shape[0], 256):
+    for y0, y1 in row_strips(img.shape[0], 256):
         v = img[y0:y1].astype(np.float32)
         v *= scale
         np.rint(v, out=v)

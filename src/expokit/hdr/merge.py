@@ -21,7 +21,7 @@ from typing import Literal
 import cv2
 import numpy as np
 
-from .._checks import check_exposure_times, check_stack
+from .._checks import check_exposure_times, check_stack, resolve_threads, row_strips
 from ..errors import InputError
 from ._util import (
     CODE_MAX,
@@ -29,8 +29,6 @@ from ._util import (
     check_response,
     interp_columns,
     log_response,
-    resolve_threads,
-    strips,
 )
 from .deghost import Deghost, check_deghost, consistency, interval_tables
 from .response import response_linear, response_srgb
@@ -294,7 +292,7 @@ def _merge(
         res.reshape(-1)[idx] = value
 
     out = np.empty((h, w, channels), np.float32)
-    spans = strips(h, rows)
+    spans = row_strips(h, rows)
     if n_threads > 1 and len(spans) > 1:
         with ThreadPoolExecutor(n_threads) as pool:
             list(pool.map(lambda s: strip(*s), spans))

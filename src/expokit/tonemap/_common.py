@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 from typing import Literal
 
 import cv2
@@ -109,16 +108,6 @@ def check_encoding(encoding: object) -> Encoding:
             f"before the sRGB transfer function), got {encoding!r}"
         )
     return encoding  # type: ignore[return-value]
-
-
-def threads_for(threads: int | None) -> int:
-    """Worker count: ``threads``, else ``$EXPOKIT_THREADS``, else the CPU count (at most 8)."""
-    if threads is not None:
-        return check_int("threads", threads, 1, 1024, "worker threads for the FFTs")
-    env = os.environ.get("EXPOKIT_THREADS")
-    if env:
-        return max(1, int(env))
-    return max(1, min(os.cpu_count() or 1, 8))
 
 
 def luminance_of(img: np.ndarray) -> np.ndarray:

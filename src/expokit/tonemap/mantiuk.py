@@ -54,6 +54,7 @@ import cv2
 import numpy as np
 from scipy import fft
 
+from .._checks import resolve_threads
 from ._common import (
     Encoding,
     apply_luminance,
@@ -64,7 +65,6 @@ from ._common import (
     encode,
     log_floor,
     luminance_of,
-    threads_for,
 )
 
 #: The paper's transducer fit ``R = TRANSDUCER_GAIN * G ** TRANSDUCER_EXPONENT``.
@@ -294,7 +294,9 @@ def tonemap_mantiuk(
                                 "in log10 units, e.g. 2")
     refine = check_int("refine", refine, 0, 10, "solver refinement steps, e.g. 2")
     encoding = check_encoding(encoding)
-    workers = threads_for(threads)
+    if threads is not None:
+        threads = check_int("threads", threads, 1, 1024, "worker threads for the FFTs")
+    workers = resolve_threads(threads)
     lum = luminance_of(img)
     floor = log_floor(lum)
     if floor <= 0.0:
