@@ -46,7 +46,7 @@ def run_demo(out_dir: str | Path, *, width: int = 960, console: Any = None) -> d
         ``{result name: path written}``.
     """
     from .fusion import fuse_mertens
-    from .hdr import calibrate_robertson, merge_debevec
+    from .hdr import calibrate_debevec, merge_debevec
     from .io import write_image
     from .tonemap import tonemap
 
@@ -67,8 +67,8 @@ def run_demo(out_dir: str | Path, *, width: int = 960, console: Any = None) -> d
     fused = fuse_mertens(frames)
     written["exposure fusion"] = write_image(out / "fused_mertens.png", fused)
 
-    say("calibrating the camera response (Robertson) and merging to HDR")
-    response = calibrate_robertson(frames, DEMO_TIMES)
+    say("calibrating the camera response (Debevec-Malik) and merging to HDR")
+    response = calibrate_debevec(frames, DEMO_TIMES)
     radiance = merge_debevec(frames, DEMO_TIMES, response=response)
     written["HDR radiance (EXR)"] = write_image(out / "radiance.exr", radiance)
     written["HDR radiance (RGBE)"] = write_image(out / "radiance.hdr", radiance)

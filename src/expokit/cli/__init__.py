@@ -188,8 +188,12 @@ def merge(
     estimate_times: Annotated[bool, typer.Option(
         help="Estimate relative times from pixels when EXIF has none.")] = False,
     calibrate: Annotated[str, typer.Option(
-        help="Camera response: robertson, debevec or linear.")] = "robertson",
-    weighting: Annotated[str, typer.Option(help="Weighting function name.")] = "triangle",
+        help="Camera response: debevec, robertson (needs ~1-stop steps) or linear.")] = "debevec",
+    method: Annotated[str, typer.Option(
+        help="Merge: debevec (log-domain average) or robertson (linear).")] = "debevec",
+    weighting: Annotated[str | None, typer.Option(
+        help="Weighting: triangle, gaussian, uniform, tent_clipped (default: the method's).")]
+    = None,
     deghost: Annotated[bool, typer.Option(help="Suppress moving content (ghosts).")] = False,
     align: Annotated[str, typer.Option(help="Align first: none, mtb or homography.")] = "none",
     mask_color: Annotated[str | None, typer.Option(
@@ -200,7 +204,7 @@ def merge(
     Example: expokit merge shots/ -o scene.exr --calibrate debevec
     """
     from ..bracket import Bracket
-    from ..hdr import calibrate_debevec, calibrate_robertson, invalid_mask, merge_debevec
+    from ..hdr import MERGERS, calibrate_debevec, calibrate_robertson, invalid_mask
     from ..io import write_image
 
     paths = expand(images)
@@ -208,7 +212,9 @@ def merge(
     if output.suffix.lower() not in (".exr", ".hdr", ".tif", ".tiff"):
         raise InputError(f"output {output.name}: HDR radiance needs .exr, .hdr or .tif")
     if calibrate not in ("robertson", "debevec", "linear"):
-        raise InputError(f"--calibrate {calibrate!r}: choose robertson, debevec or linear")
+        raise InputError(f"--calibrate {calibrate!r}: choose debevec, robertson or linear")
+    if method not in MERGERS:
+        raise InputError(f"--method {method!r}: choose " + " or ".join(sorted(MERGERS)))
     t = parse_times(times, len(paths))
     if t is None:
         bracket = Bracket.from_files(paths, estimate=estimate_times)
@@ -229,10 +235,10 @@ def merge(
             response = calibrate_debevec(frames, bracket.exposure_times, mask=mask)
         elif calibrate == "robertson":
             response = calibrate_robertson(frames, bracket.exposure_times, mask=mask)
-    with err.status("merging"):
-        radiance = merge_debevec(frames, bracket.exposure_times, response=response,
-                                 weighting=weighting, mask=mask,
-                                 deghost="reference" if deghost else None)
+    options = {} if weighting is None else {"weighting": weighting}
+    with err.status(f"merging ({method})"):
+        radiance = MERGERS[method](frames, bracket.exposure_times, response=response, mask=mask,
+                                   deghost="reference" if deghost else None, **options)
     write_image(output, radiance, inputs=paths)
     lum = radiance.mean(axis=2)
     pos = lum[lum > 0]
