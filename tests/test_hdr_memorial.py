@@ -15,7 +15,6 @@ eye see; its correlation ignores the unknown global scale.
 
 from __future__ import annotations
 
-from fractions import Fraction
 from pathlib import Path
 
 import cv2
@@ -23,6 +22,7 @@ import numpy as np
 import pytest
 from conftest import need
 
+from expokit.bracket import read_hdrgen_list
 from expokit.color import luminance
 from expokit.hdr import (
     calibrate_debevec,
@@ -31,19 +31,6 @@ from expokit.hdr import (
     merge_debevec,
     merge_robertson,
 )
-
-
-def read_hdrgen_list(path: Path) -> tuple[list[str], list[float]]:
-    """File names and shutter times (seconds; "1/2" fractions allowed) of an HDRgen list."""
-    names, times = [], []
-    for line in path.read_text().splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        name, shutter = line.split()[:2]
-        names.append(name)
-        times.append(float(Fraction(shutter)))
-    return names, times
 
 
 @pytest.fixture(scope="module")

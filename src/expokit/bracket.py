@@ -10,6 +10,7 @@ import logging
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -204,6 +205,43 @@ def group_brackets(
             continue
         out.append([r[1] for r in g])
     return out
+
+
+def read_hdrgen_list(path: str | os.PathLike[str]) -> tuple[list[str], list[float]]:
+    r"""File names and shutter times of an HDRgen-style list (``name seconds`` per line).
+
+    Lines starting with ``#`` are comments; times may be fractions such as ``1/250``. This is
+    the format of Debevec's ``memorial.hdr_image_list.txt``.
+
+    Raises:
+        InputError: a line that is not ``name time`` or a time that is not a number.
+
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "list.txt"
+    >>> _ = p.write_text("# shots\na.ppm 1/4\nb.ppm 2\n")
+    >>> read_hdrgen_list(p)
+    (['a.ppm', 'b.ppm'], [0.25, 2.0])
+    """
+    file = Path(path)
+    try:
+        text = file.read_text()
+    except OSError as exc:
+        raise InputError(f"{file} cannot be read: {exc.strerror}") from exc
+    names, times = [], []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        parts = line.split()
+        try:
+            if len(parts) < 2:
+                raise ValueError
+            times.append(float(Fraction(parts[1])))
+        except (ValueError, ZeroDivisionError) as exc:
+            raise InputError(f"{file.name} line {number}: expected 'file seconds' such as "
+                             f"'img1.png 1/60', got {line!r}") from exc
+        names.append(parts[0])
+    return names, times
 
 
 def list_images(folder: str | os.PathLike[str]) -> list[Path]:

@@ -85,6 +85,26 @@ def parse_times(text: str | None, count: int) -> list[float] | None:
     return times
 
 
+def times_from_list(list_file: Path, paths: list[Path], *, only_listed: bool
+                    ) -> tuple[list[Path], list[float]]:
+    """Exposure time of each path from an HDRgen list, matched by file stem.
+
+    With ``only_listed`` (the paths came from a folder) files the list does not name are
+    left out instead of being an error.
+    """
+    from ..bracket import read_hdrgen_list
+
+    names, seconds = read_hdrgen_list(list_file)
+    by_stem = {Path(n).stem.lower(): t for n, t in zip(names, seconds, strict=True)}
+    if only_listed:
+        paths = [p for p in paths if p.stem.lower() in by_stem]
+    missing = [p.name for p in paths if p.stem.lower() not in by_stem]
+    if missing:
+        raise InputError(f"{list_file.name} lists no time for {missing[0]}"
+                         + (f" (nor {len(missing) - 1} more)" if len(missing) > 1 else ""))
+    return paths, [by_stem[p.stem.lower()] for p in paths]
+
+
 def check_output(output: Path, inputs: list[Path]) -> None:
     """Refuse, before any work, an unknown output format or an output that is an input."""
     from ..io import check_output_path
@@ -185,6 +205,9 @@ def merge(
     output: Output,
     times: Annotated[str | None, typer.Option(
         help="Exposure times in seconds, comma-separated (default: EXIF).")] = None,
+    times_file: Annotated[Path | None, typer.Option(
+        help="HDRgen-style list 'file seconds' per line (e.g. memorial.hdr_image_list.txt).")]
+    = None,
     estimate_times: Annotated[bool, typer.Option(
         help="Estimate relative times from pixels when EXIF has none.")] = False,
     calibrate: Annotated[str, typer.Option(
@@ -201,7 +224,7 @@ def merge(
 ) -> None:
     """Merge a bracket into a linear HDR radiance map (.exr, .hdr or float .tif).
 
-    Example: expokit merge shots/ -o scene.exr --calibrate debevec
+    Example: expokit merge shots/ -o scene.exr --calibrate debevec --deghost
     """
     from ..bracket import Bracket
     from ..hdr import MERGERS, calibrate_debevec, calibrate_robertson, invalid_mask
@@ -216,6 +239,11 @@ def merge(
     if method not in MERGERS:
         raise InputError(f"--method {method!r}: choose " + " or ".join(sorted(MERGERS)))
     t = parse_times(times, len(paths))
+    if times_file is not None:
+        if t is not None:
+            raise InputError("give either --times or --times-file, not both")
+        from_folder = len(images) == 1 and images[0].is_dir()
+        paths, t = times_from_list(times_file, paths, only_listed=from_folder)
     if t is None:
         bracket = Bracket.from_files(paths, estimate=estimate_times)
     else:
