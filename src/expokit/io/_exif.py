@@ -16,8 +16,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import InputError
-
 logger = logging.getLogger(__name__)
 
 # EXIF tag numbers (EXIF 2.32, CIPA DC-008).
@@ -222,12 +220,9 @@ def read_exif(path: str | os.PathLike[str]) -> ExifData:
     ...
     expokit.errors.InputError: missing.jpg: no such file; check the path (and the current folder)
     """
-    p = Path(path)
-    if not p.exists():
-        raise InputError(f"{p}: no such file; check the path (and the current folder)")
-    if p.is_dir():
-        raise InputError(f"{p} is a folder, expected an image file; give the file inside it")
-    from ._paths import RAW_EXTS
+    from ._paths import RAW_EXTS, check_exists
+
+    p = check_exists(path)
 
     ext = p.suffix.lower()
     if ext in (".exr", ".hdr", ".pic", ".rgbe"):

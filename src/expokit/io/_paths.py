@@ -26,6 +26,20 @@ RAW_EXTS = frozenset(
 READ_EXTS = HDR_EXTS | EXR_EXTS | RASTER_EXTS | RAW_EXTS
 
 
+def check_exists(path: str | os.PathLike[str]) -> Path:
+    """``path`` as a Path, if it names an existing file (not a folder).
+
+    Raises:
+        InputError: if nothing is there or it is a folder.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{p}: no such file; check the path (and the current folder)")
+    if p.is_dir():
+        raise InputError(f"{p} is a folder, expected an image file; give the file inside it")
+    return p
+
+
 def check_input_file(path: str | os.PathLike[str]) -> Path:
     """Check that ``path`` names an existing, non-empty file with a readable image extension.
 
@@ -35,11 +49,7 @@ def check_input_file(path: str | os.PathLike[str]) -> Path:
     Raises:
         InputError: if the file is missing, a folder, empty, or has an unknown extension.
     """
-    p = Path(path)
-    if not p.exists():
-        raise InputError(f"{p}: no such file; check the path (and the current folder)")
-    if p.is_dir():
-        raise InputError(f"{p} is a folder, expected an image file; give the file inside it")
+    p = check_exists(path)
     ext = p.suffix.lower()
     if ext not in READ_EXTS:
         known = " ".join(sorted(HDR_EXTS | EXR_EXTS | RASTER_EXTS)) + " and camera RAW"
