@@ -275,6 +275,13 @@ def merge(
               f"exposures, dynamic range {dr:,.0f}:1)")
 
 
+def _tonemap_help() -> str:
+    from ..tonemap import TONEMAPPERS, options_of
+
+    return "; ".join(f"{m}: " + ", ".join(o for o in options_of(m) if o != "encoding")
+                     for m in TONEMAPPERS)
+
+
 @app.command()
 @handle_errors
 def tonemap(
@@ -283,7 +290,8 @@ def tonemap(
     method: Annotated[str, typer.Option(
         help="reinhard, reinhard_local, drago or mantiuk.")] = "reinhard",
     option: Annotated[list[str] | None, typer.Option(
-        "--option", "-p", help="Operator parameter NAME=VALUE (repeatable).")] = None,
+        "--option", "-p",
+        help="Operator parameter NAME=VALUE (repeatable). " + _tonemap_help())] = None,
     bit_depth: Annotated[int | None, typer.Option(
         help="8 or 16 bits for PNG/TIFF output (default 8; EXR/HDR are float).")] = None,
 ) -> None:
