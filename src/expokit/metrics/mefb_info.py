@@ -62,6 +62,7 @@ from .._checks import check_image
 from ..errors import InputError
 
 __all__ = [
+    "INFO",
     "ag",
     "ce",
     "ei",
@@ -658,7 +659,8 @@ def sf(fused: object, sources: object = None, *, data_range: float | None = None
 
     References:
         A. M. Eskicioglu, P. S. Fisher, "Image quality measures and their performance", IEEE
-        Trans. Commun. 43 (12) (1995) 2959-2965; MEFB ``metricsSpatial_frequency.m``.
+        Trans. Commun. 43 (12) (1995) 2959-2965; MEFB ``metricsSpatial_frequency.m`` (which
+        cites H. Chen, P. K. Varshney, Information Fusion 8 (2) (2007) 193-207).
 
     >>> a = np.zeros((2, 2), np.uint8); a[:, 1] = 2
     >>> sf(a)  # RF^2 = 2 * 4 / 4 = 2, CF^2 = 0
@@ -854,6 +856,9 @@ def fmi(fused: object, sources: object, *, data_range: float | None = None) -> f
 #: Weights of the four scales of Han et al.'s VIFF (as in MEFB).
 _VIFF_WEIGHTS = np.array([1.0, 0.0, 0.15, 1.0]) / 2.15
 
+#: Smallest side for which every scale of VIFF keeps at least one "valid" pixel.
+_VIFF_MIN_SIZE = 41
+
 
 def _gauss_1d(size: int, sigma: float) -> np.ndarray:
     """1-D factor of MATLAB ``fspecial('gaussian', size, sigma)`` (normalised)."""
@@ -935,7 +940,7 @@ def viff(fused: object, sources: object, *, data_range: float | None = None) -> 
     branch is skipped for 2-D slices) and averages. Higher is better; about [0, 1].
 
     Args:
-        fused: fused image, uint8 ``(H, W)`` or ``(H, W, 3)``, at least about 50x50.
+        fused: fused image, uint8 ``(H, W)`` or ``(H, W, 3)``, at least 41x41.
         sources: the source exposures (MEFB: two; with more the smallest-gain source is
             kept at each position).
         data_range: span of float inputs (required for them).
@@ -958,13 +963,75 @@ def viff(fused: object, sources: object, *, data_range: float | None = None) -> 
     """
     f, srcs = _inputs(fused, sources, data_range, need_sources=True)
     h, w = f.shape[:2]
-    # 17-valid, then per scale: valid filter (n - 1), halve, valid filter (n - 1)
-    size = min(h, w)
-    for n in (9, 5, 3):
-        size = (size - (n - 1) + 1) // 2
-    if min(h, w) < 17 or size < 3:
+    if min(h, w) < _VIFF_MIN_SIZE:
         raise InputError(
-            f"fused is {w}x{h}: VIFF filters over 4 scales (windows 17, 9, 5, 3 pixels), "
-            "which needs images of at least about 50x50 pixels"
+            f"fused is {w}x{h}: VIFF filters over 4 scales (windows 17, 9, 5, 3 pixels, "
+            f"halving the size in between), which needs at least {_VIFF_MIN_SIZE}x"
+            f"{_VIFF_MIN_SIZE} pixels"
         )
     return _channel_mean(f, srcs, _viff_band)
+
+
+# --------------------------------------------------------------------------------------------
+# Metric facts
+# --------------------------------------------------------------------------------------------
+
+
+def _info() -> dict:
+    from ._table import MetricInfo
+
+    mefb = "X. Zhang, Information Fusion 74 (2021) 111-131 (MEFB), "
+
+    def entry(name: str, fn: Callable[..., float], better: bool, rng: tuple, desc: str,
+              ref: str) -> MetricInfo:
+        return MetricInfo(name=name, function=fn, higher_is_better=better, kind="fusion",
+                          range=rng, description=desc, reference=ref)
+
+    return {
+        "ce": entry("ce", ce, False, (0.0, None),
+                    "relative entropy (MEFB's cross entropy) of source and fused histograms",
+                    mefb + "metricsCross_entropy.m; Bulanon et al., Biosyst. Eng. 103 (2009)"),
+        "en": entry("en", en, True, (0.0, 8.0),
+                    "Shannon entropy of the fused image, per R, G, B channel, averaged",
+                    mefb + "metricsEntropy.m; van Aardt, J. Appl. Remote Sens. 2 (2008)"),
+        "fmi": entry("fmi", fmi, True, (0.0, 1.0),
+                     "feature mutual information of Sobel edge maps in 3x3 windows",
+                     mefb + "metricsFMI.m; Haghighat et al., Comput. Electr. Eng. 37 (2011)"),
+        "nmi": entry("nmi", nmi, True, (0.0, 2.0),
+                     "normalised mutual information 2 MI / (H_s + H_f), summed over 2 sources",
+                     mefb + "metricsNMI.m; Hossny et al., Electron. Lett. 44 (18) (2008)"),
+        "psnr_mefb": entry("psnr_mefb", psnr_mefb, True, (None, None),
+                           "MEFB's PSNR: 20 log10(255 / sqrt(sqrt(SSE) / N)), not the standard "
+                           "PSNR (values near 57 dB)",
+                           mefb + "metricsPsnr.m; Jagalingam & Hegde, Aquatic Procedia 4 (2015)"),
+        "qncie": entry("qncie", qncie, True, (0.0, 1.0),
+                       "nonlinear correlation information entropy of sources and fused image",
+                       mefb + "metricsQncie.m; Wang, Shen & Jin, Image Fusion (2008) 469-492"),
+        "te_mefb": entry("te_mefb", te_mefb, True, (None, None),
+                         "MEFB's Tsallis mutual information (q = 1.85) with transposed "
+                         "marginals, as MEFB's tsallis.m; values up to ~1e6",
+                         mefb + "metricsTE.m; Cvejic et al., Electron. Lett. 42 (11) (2006)"),
+        "te": entry("te", te, True, (None, None),
+                    "Tsallis mutual information (q = 1.85) as published, summed over sources",
+                    "N. Cvejic, C. N. Canagarajah, D. R. Bull, Electron. Lett. 42 (11) (2006) "
+                    "626-627, eq. 3"),
+        "ag": entry("ag", ag, True, (0.0, None),
+                    "average gradient of the fused image (code values per pixel)",
+                    mefb + "metricsAvg_gradient.m; Cui et al., Opt. Commun. 341 (2015)"),
+        "ei": entry("ei", ei, True, (0.0, None),
+                    "edge intensity: mean Sobel gradient magnitude of the fused image",
+                    mefb + "metricsEdge_intensity.m; Rajalingam & Priya, IJESI (2018)"),
+        "sd": entry("sd", sd, True, (0.0, 127.5),
+                    "standard deviation of the fused image's code values, per channel",
+                    mefb + "metricsSD.m"),
+        "sf": entry("sf", sf, True, (0.0, None),
+                    "spatial frequency of the fused image (row and column differences)",
+                    mefb + "metricsSpatial_frequency.m; Eskicioglu & Fisher, IEEE TCOM (1995)"),
+        "viff": entry("viff", viff, True, (0.0, None),
+                      "Han et al.'s visual information fidelity for fusion (MEFB's VIF)",
+                      mefb + "metricsVIF.m; Han et al., Information Fusion 14 (2) (2013)"),
+    }
+
+
+#: Facts about the metrics of this module, merged into :data:`expokit.metrics.METRICS`.
+INFO = _info()

@@ -1,0 +1,138 @@
+"""The 20 metrics of the MEFB benchmark, by MEFB's names, and :func:`mefb_all`.
+
+MEFB (Zhang, "Benchmarking and comparing multi-exposure image fusion algorithms",
+Information Fusion 2021) scores every fused image with 20 metrics computed by its MATLAB code.
+expokit re-implements each from MEFB's definitions (see :mod:`expokit.metrics.mefb_info`,
+:mod:`expokit.metrics.mefb_edge` and :func:`expokit.metrics.mef.mefb_mef_ssim`) and checks
+them against the scores MEFB stored (``benchmarks/validate_mefb.py``).
+
+:data:`MEFB_METRICS` lists the names in MEFB's order (the order of its tables and of the
+metric axis of ``evaluationMetrics.mat``); :data:`MEFB_FUNCTIONS` maps each name to the
+expokit function that computes it as MEFB does. Where MEFB's definition departs from the
+textbook one the function says so in its name: ``PSNR`` is :func:`psnr_mefb` (the standard
+one is :func:`expokit.metrics.fullref.psnr`), ``TE`` is :func:`te_mefb` (the published formula
+is :func:`te`), ``VIF`` is Han et al.'s fusion metric :func:`viff`, not Sheikh and Bovik's VIF.
+
+All take ``(fused, sources)`` with 8-bit code values (uint8 ``(H, W)`` or ``(H, W, 3)``; other
+dtypes with ``data_range``) and MEFB's colour rule: R, G and B scored separately and averaged
+(MEF-SSIM alone works on ``rgb2gray`` images).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from ..errors import InputError
+from .mef import mefb_mef_ssim
+from .mefb_edge import qabf, qc, qcb, qcv, qp, qw, qy
+from .mefb_info import ag, ce, ei, en, fmi, nmi, psnr_mefb, qncie, sd, sf, te, te_mefb, viff
+
+#: MEFB's 20 metrics in MEFB's order.
+MEFB_METRICS: tuple[str, ...] = (
+    "CE", "EN", "FMI", "NMI", "PSNR", "QNCIE", "TE", "AG", "EI", "QABF",
+    "QP", "SD", "SF", "QC", "QW", "QY", "MEF-SSIM", "QCB", "QCV", "VIF",
+)  # fmt: skip
+
+#: The expokit function computing each MEFB metric the way MEFB's MATLAB code does.
+MEFB_FUNCTIONS: dict[str, Callable[..., float]] = {
+    "CE": ce,
+    "EN": en,
+    "FMI": fmi,
+    "NMI": nmi,
+    "PSNR": psnr_mefb,
+    "QNCIE": qncie,
+    "TE": te_mefb,
+    "AG": ag,
+    "EI": ei,
+    "QABF": qabf,
+    "QP": qp,
+    "SD": sd,
+    "SF": sf,
+    "QC": qc,
+    "QW": qw,
+    "QY": qy,
+    "MEF-SSIM": mefb_mef_ssim,
+    "QCB": qcb,
+    "QCV": qcv,
+    "VIF": viff,
+}
+
+#: MEFB metrics where a lower value is better (all others: higher is better).
+MEFB_LOWER_IS_BETTER: frozenset[str] = frozenset({"CE", "QCV"})
+
+
+def mefb_all(
+    fused: object,
+    sources: object,
+    *,
+    metrics: Sequence[str] | None = None,
+    data_range: float | None = None,
+) -> dict[str, float]:
+    """Score one fused image with MEFB's metrics, as MEFB's MATLAB code would.
+
+    Args:
+        fused: fused image, uint8 ``(H, W)`` or ``(H, W, 3)``; float images need
+            ``data_range``.
+        sources: the source exposures (MEFB: two), same size.
+        metrics: MEFB names to compute (see :data:`MEFB_METRICS`, case-insensitive); all 20
+            when None.
+        data_range: span of float inputs (1.0 for images in [0, 1]); leave out for uint8.
+
+    Returns:
+        ``{MEFB name: value}`` in MEFB's order.
+
+    Raises:
+        InputError: for an unknown metric name (the message lists the valid ones) or bad
+            images.
+
+    >>> import numpy as np
+    >>> x = np.tile(np.arange(64, dtype=np.uint8) * 4, (64, 1))
+    >>> mefb_all(x, [x, x], metrics=["en", "SD"])
+    {'EN': 6.0, 'SD': 73.89...}
+    """
+    if metrics is None:
+        names = list(MEFB_METRICS)
+    else:
+        if isinstance(metrics, str):
+            metrics = [metrics]
+        upper = {n.upper(): n for n in MEFB_METRICS}
+        names = []
+        for m in metrics:
+            key = str(m).upper().replace("_", "-")
+            if key not in upper:
+                raise InputError(
+                    f"unknown MEFB metric {m!r}; valid names: {', '.join(MEFB_METRICS)}"
+                )
+            names.append(upper[key])
+        names = [n for n in MEFB_METRICS if n in names]
+    kwargs = {} if data_range is None else {"data_range": data_range}
+    return {n: float(MEFB_FUNCTIONS[n](fused, sources, **kwargs)) for n in names}
+
+
+__all__ = [
+    "MEFB_FUNCTIONS",
+    "MEFB_LOWER_IS_BETTER",
+    "MEFB_METRICS",
+    "ag",
+    "ce",
+    "ei",
+    "en",
+    "fmi",
+    "mefb_all",
+    "mefb_mef_ssim",
+    "nmi",
+    "psnr_mefb",
+    "qabf",
+    "qc",
+    "qcb",
+    "qcv",
+    "qncie",
+    "qp",
+    "qw",
+    "qy",
+    "sd",
+    "sf",
+    "te",
+    "te_mefb",
+    "viff",
+]
