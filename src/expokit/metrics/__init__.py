@@ -1,0 +1,43 @@
+"""Image quality metrics: full-reference, HDR, fusion (MEF) and blind; the ``METRICS`` table.
+
+Every metric is a plain function, image first, options keyword-only, computing in float64 and
+returning a Python float. ``data_range`` (the span of the values) is required for float
+display-referred images and defaults to 255 / 65535 for uint8 / uint16; it is never guessed
+from float data. :data:`METRICS` holds each metric's facts (:class:`MetricInfo`) and
+:func:`score` computes several at once from arrays or files.
+
+* Full-reference: :func:`mse`, :func:`psnr`, :func:`ssim`, :func:`ms_ssim`, :func:`cc`,
+  :func:`lpips` (local backbone weights only).
+* Fusion: :func:`cc_sources`.
+* HDR (linear radiance): :func:`psnr_mu`, :func:`ssim_mu`, :func:`psnr_l`, :func:`ssim_l`.
+"""
+
+from __future__ import annotations
+
+from ._table import MetricInfo, MetricKind, get_metric, metrics_table
+from .fullref import cc, cc_sources, lpips, ms_ssim, mse, psnr, ssim
+from .hdr import mu_law, psnr_l, psnr_mu, ssim_l, ssim_mu
+from .score import score
+
+#: Every metric expokit computes, by name (see :class:`MetricInfo`).
+METRICS: dict[str, MetricInfo] = metrics_table()
+
+__all__ = [
+    "METRICS",
+    "MetricInfo",
+    "MetricKind",
+    "cc",
+    "cc_sources",
+    "get_metric",
+    "lpips",
+    "ms_ssim",
+    "mse",
+    "mu_law",
+    "psnr",
+    "psnr_l",
+    "psnr_mu",
+    "score",
+    "ssim",
+    "ssim_l",
+    "ssim_mu",
+]

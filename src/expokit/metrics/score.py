@@ -1,0 +1,135 @@
+"""``score``: several metrics of one image in one call, from arrays or files."""
+
+from __future__ import annotations
+
+import inspect
+import os
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+from ._table import MetricInfo, get_metric
+
+ImageLike = np.ndarray | str | os.PathLike[str]
+
+
+def _load(img: object, name: str) -> np.ndarray:
+    if isinstance(img, (str, os.PathLike)):
+        from ..io import read_image
+
+        return read_image(Path(img))
+    if not isinstance(img, np.ndarray):
+        raise InputError(
+            f"{name} is a {type(img).__name__}, expected a NumPy array or a file path"
+        )
+    return img
+
+
+def _keywords(function: Callable[..., float]) -> set[str] | None:
+    """The keyword-only options of a metric; None when it takes ``**kwargs``."""
+    params = inspect.signature(function).parameters.values()
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+        return None
+    return {p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY}
+
+
+def score(
+    fused: ImageLike,
+    *,
+    metrics: Sequence[str],
+    sources: Sequence[ImageLike] | None = None,
+    reference: ImageLike | None = None,
+    data_range: float | None = None,
+    options: Mapping[str, Mapping[str, object]] | None = None,
+) -> dict[str, float]:
+    """Compute several metrics of one image.
+
+    Each metric is called according to its :attr:`MetricInfo.kind` (see
+    :mod:`expokit.metrics._table`): full-reference and HDR metrics with ``reference``,
+    fusion metrics with ``sources``, blind metrics with the image alone. ``data_range`` is
+    passed to every metric that takes it (HDR metrics do not: they take linear radiance and
+    a ``normalize`` option instead).
+
+    Files are read with :func:`expokit.io.read_image` and keep their type: an 8-bit PNG gives
+    uint8 code values, so ``data_range`` defaults to 255 (65535 for 16-bit files); EXR and
+    ``.hdr`` files give float radiance, for which full-reference metrics need ``data_range``.
+
+    Args:
+        fused: the image to score: an array or a file path.
+        metrics: names from :data:`expokit.metrics.METRICS`, computed in this order.
+        sources: the source exposures (arrays or paths), needed by fusion metrics.
+        reference: the reference image (array or path), needed by full-reference and HDR
+            metrics.
+        data_range: span of the image values; required for float display-referred images,
+            255 / 65535 by default for uint8 / uint16.
+        options: extra keyword arguments per metric, e.g.
+            ``{"lpips": {"weights_path": "alexnet-owt-7be5be79.pth"}}``.
+
+    Returns:
+        ``{name: value}`` in the order of ``metrics``.
+
+    Raises:
+        InputError: for an unknown metric name (with the valid ones), a fusion metric without
+            sources, a full-reference metric without a reference, options for a metric not
+            requested, or anything the metrics themselves refuse.
+
+    >>> x = np.linspace(0, 1, 16 * 16).reshape(16, 16)
+    >>> score(x, reference=x, metrics=["mse", "ssim"], data_range=1.0)
+    {'mse': 0.0, 'ssim': 1.0}
+    """
+    if isinstance(metrics, str):
+        metrics = [metrics]
+    infos: list[MetricInfo] = [get_metric(name) for name in metrics]
+    if not infos:
+        raise InputError("metrics is empty: name at least one metric (see expokit.metrics.METRICS)")
+    opts = dict(options or {})
+    unknown = sorted(set(opts) - {info.name for info in infos})
+    if unknown:
+        raise InputError(
+            f"options given for {', '.join(unknown)}, which is not in metrics: add it to "
+            "metrics or drop its options"
+        )
+    need_ref = [i.name for i in infos if i.needs_reference]
+    need_src = [i.name for i in infos if i.needs_sources]
+    if need_ref and reference is None:
+        raise InputError(
+            f"{', '.join(need_ref)} compare with a reference image: pass reference=... "
+            "(an array or a file path)"
+        )
+    if need_src and (sources is None or len(sources) == 0):
+        raise InputError(
+            f"{', '.join(need_src)} are fusion metrics and need the source exposures: pass "
+            "sources=[...] (arrays or file paths)"
+        )
+
+    img = _load(fused, "fused")
+    ref = _load(reference, "reference") if need_ref else None
+    srcs = None
+    if need_src and sources is not None:
+        if isinstance(sources, (str, os.PathLike)):
+            raise InputError("sources must be a list of images or paths, got a single path")
+        srcs = [_load(s, f"source {i + 1}") for i, s in enumerate(sources)]
+
+    out: dict[str, float] = {}
+    for info in infos:
+        kwargs = dict(opts.get(info.name, {}))
+        accepted = _keywords(info.function)
+        if accepted is not None:
+            bad = sorted(set(kwargs) - accepted)
+            if bad:
+                raise InputError(
+                    f"{info.name} has no option {', '.join(map(repr, bad))}; its options are "
+                    f"{', '.join(sorted(accepted)) or 'none'}"
+                )
+        if info.kind != "hdr" and (accepted is None or "data_range" in accepted):
+            kwargs.setdefault("data_range", data_range)
+        if info.kind in ("full_reference", "hdr"):
+            value = info.function(img, ref, **kwargs)
+        elif info.kind == "fusion":
+            value = info.function(img, srcs, **kwargs)
+        else:
+            value = info.function(img, **kwargs)
+        out[info.name] = float(value)
+    return out
