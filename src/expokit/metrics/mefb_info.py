@@ -602,8 +602,8 @@ def ei(fused: object, sources: object = None, *, data_range: float | None = None
         feature enhancement in medical diagnosis", Int. J. Eng. Sci. Invention (2018); MEFB
         ``metricsEdge_intensity.m``.
 
-    >>> a = np.zeros((4, 6), np.uint8); a[:, 3:] = 1
-    >>> ei(a)  # columns 2 and 3 see a step of 4 (Sobel weights 1 + 2 + 1)
+    >>> a = np.zeros((4, 4), np.uint8); a[:, 2:] = 1
+    >>> ei(a)  # the 2 middle columns see a step of 1 + 2 + 1 = 4: 8 of 16 pixels
     2.0
     """
     f = _fused_only(fused, sources, data_range).astype(np.float64)
