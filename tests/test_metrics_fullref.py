@@ -326,40 +326,52 @@ def test_lpips_missing_weights(tmp_path) -> None:  # noqa: ANN001
         lpips(x, y, weights_path=tmp_path / "alexnet.pth", data_range=1.0)
 
 
-ALEX = [("c", 3, 64, 11, 4, 2), ("r",), ("m",), ("c", 64, 192, 5, 1, 2), ("r",), ("m",),
-        ("c", 192, 384, 3, 1, 1), ("r",), ("c", 384, 256, 3, 1, 1), ("r",),
-        ("c", 256, 256, 3, 1, 1), ("r",), ("m",)]
-
-
-def alexnet_features():  # noqa: ANN201
-    """torchvision's AlexNet ``features``, written out (torchvision is not a dependency)."""
+def backbone_features(net: str):  # noqa: ANN201
+    """torchvision's AlexNet / VGG16 ``features``, written out (torchvision is not needed)."""
     import torch.nn as nn
 
+    if net == "alex":
+        convs = {0: (3, 64, 11, 4, 2), 3: (64, 192, 5, 1, 2), 6: (192, 384, 3, 1, 1),
+                 8: (384, 256, 3, 1, 1), 10: (256, 256, 3, 1, 1)}
+        pools, size, pool = {2, 5, 12}, 13, 3
+    else:
+        widths = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M",
+                  512, 512, 512, "M"]
+        convs, pools, i, cin = {}, set(), 0, 3
+        for w in widths:
+            if w == "M":
+                pools.add(i)
+                i += 1
+            else:
+                convs[i] = (cin, w, 3, 1, 1)
+                cin = w
+                i += 2
+        size, pool = i, 2
     layers = []
-    for spec in ALEX:
-        if spec[0] == "c":
-            layers.append(nn.Conv2d(spec[1], spec[2], spec[3], stride=spec[4], padding=spec[5]))
-        elif spec[0] == "r":
-            layers.append(nn.ReLU(inplace=False))
+    for i in range(size):
+        if i in convs:
+            cin, cout, k, st, pad = convs[i]
+            layers.append(nn.Conv2d(cin, cout, k, stride=st, padding=pad))
+        elif i in pools:
+            layers.append(nn.MaxPool2d(kernel_size=pool, stride=2))
         else:
-            layers.append(nn.MaxPool2d(kernel_size=3, stride=2))
+            layers.append(nn.ReLU(inplace=False))
     return nn.Sequential(*layers)
 
 
-@pytest.fixture
-def alex_weights(tmp_path):  # noqa: ANN001, ANN201
+def random_backbone(tmp_path, net: str):  # noqa: ANN001, ANN201
     torch = pytest.importorskip("torch")
     if importlib.util.find_spec("lpips") is None:
         pytest.skip("the lpips package (its linear heads) is not installed")
     torch.manual_seed(0)
-    feats = alexnet_features()
-    path = tmp_path / "alexnet-random.pth"
+    feats = backbone_features(net)
+    path = tmp_path / f"{net}-random.pth"
     torch.save({f"features.{k}": v for k, v in feats.state_dict().items()}, path)
     return path, feats
 
 
-def test_lpips_properties(alex_weights) -> None:  # noqa: ANN001
-    path, _ = alex_weights
+def test_lpips_properties(tmp_path) -> None:  # noqa: ANN001
+    path, _ = random_backbone(tmp_path, "alex")
     x, y = pair(64, 64)
     assert lpips(x, x, weights_path=path, data_range=1.0) == 0.0
     d = lpips(x, y, weights_path=path, data_range=1.0)
@@ -367,36 +379,45 @@ def test_lpips_properties(alex_weights) -> None:  # noqa: ANN001
     assert lpips(y, x, weights_path=path, data_range=1.0) == pytest.approx(d, rel=1e-12)
     u8 = (x * 255).round().astype(np.uint8)
     assert lpips(u8, u8, weights_path=path) == 0.0
+    g = x[..., :1]  # grey is repeated to three channels
+    assert lpips(g, y[..., :1], weights_path=path, data_range=1.0) == pytest.approx(
+        lpips(np.repeat(g, 3, 2), np.repeat(y[..., :1], 3, 2), weights_path=path,
+              data_range=1.0), rel=1e-12)
 
 
-def test_lpips_wrong_network(alex_weights, tmp_path) -> None:  # noqa: ANN001
+def test_lpips_wrong_network(tmp_path) -> None:  # noqa: ANN001
+    path, _ = random_backbone(tmp_path, "alex")
+    with pytest.raises(InputError, match="(?s)alex-random.pth: features.0 does not fit VGG16.*"
+                                         "give the weights of vgg16-397923af.pth"):
+        lpips(*pair(64, 64), weights_path=path, net="vgg", data_range=1.0)
     torch = pytest.importorskip("torch")
-    bad = tmp_path / "bad.pth"
-    torch.save({"features.0.weight": torch.zeros(3, 3, 3, 3)}, bad)
-    with pytest.raises(InputError, match="not a torchvision AlexNet state dict"):
-        lpips(*pair(64, 64), weights_path=bad, data_range=1.0)
+    torch.save({"classifier.0.weight": torch.zeros(2)}, tmp_path / "head.pth")
+    with pytest.raises(InputError, match="no features.0.weight/bias: it is not a torchvision "
+                                         "AlexNet state dict"):
+        lpips(*pair(64, 64), weights_path=tmp_path / "head.pth", data_range=1.0)
 
 
-def test_lpips_equals_lpips_package(alex_weights, monkeypatch) -> None:  # noqa: ANN001
-    """Against ``lpips.LPIPS`` itself, its AlexNet built from the same random weights.
+@pytest.mark.parametrize("net", ["alex", "vgg"])
+def test_lpips_equals_lpips_package(tmp_path, monkeypatch, net: str) -> None:  # noqa: ANN001
+    """Against ``lpips.LPIPS`` itself, its backbone built from the same random weights.
 
     The lpips package imports torchvision only to build the backbone; a stand-in module that
-    returns our written-out AlexNet lets the package's own scaling, normalisation, heads and
-    averaging run unchanged.
+    returns our written-out network lets the package's own scaling, normalisation, heads and
+    averaging run unchanged. Measured: relative difference ~1e-7 (the package runs float32).
     """
     torch = pytest.importorskip("torch")
-    path, feats = alex_weights
+    path, feats = random_backbone(tmp_path, net)
     tv = types.ModuleType("torchvision")
     models = types.ModuleType("torchvision.models")
 
-    class _Alex(torch.nn.Module):
+    class _Net(torch.nn.Module):
         def __init__(self) -> None:
             super().__init__()
             self.features = feats
 
-    models.alexnet = lambda pretrained=False, **kw: _Alex()  # type: ignore[attr-defined]
-    for name in ("vgg16", "squeezenet1_1"):
-        setattr(models, name, lambda **kw: None)
+    models.alexnet = lambda *a, **kw: _Net()  # type: ignore[attr-defined]
+    models.vgg16 = lambda *a, **kw: _Net()  # type: ignore[attr-defined]
+    models.squeezenet1_1 = lambda *a, **kw: None  # type: ignore[attr-defined]
     tv.models = models  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "torchvision", tv)
     monkeypatch.setitem(sys.modules, "torchvision.models", models)
@@ -404,12 +425,12 @@ def test_lpips_equals_lpips_package(alex_weights, monkeypatch) -> None:  # noqa:
         monkeypatch.delitem(sys.modules, mod)
     import lpips as lpips_pkg
 
-    model = lpips_pkg.LPIPS(net="alex", pretrained=True, pnet_rand=True, verbose=False).eval()
+    model = lpips_pkg.LPIPS(net=net, pretrained=True, pnet_rand=True, verbose=False).eval()
     x, y = pair(64, 72)
 
     def t(a: np.ndarray):  # noqa: ANN202
         return torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1))[None]).float()
 
     with torch.no_grad():
-        ref = model(t(x), t(y), normalize=True).item()  # float32 in the package
-    assert lpips(x, y, weights_path=path, data_range=1.0) == pytest.approx(ref, rel=1e-5)
+        ref = model(t(x), t(y), normalize=True).item()
+    assert lpips(x, y, weights_path=path, net=net, data_range=1.0) == pytest.approx(ref, rel=1e-5)

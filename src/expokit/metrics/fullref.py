@@ -13,10 +13,12 @@ sigma 1.5, ``K1 = 0.01``, ``K2 = 0.03``, statistics only where the window fits i
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from collections.abc import Sequence
-from typing import Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 import cv2
 import numpy as np
@@ -31,6 +33,9 @@ from ._checks import (
     to_gray,
 )
 from ._table import MetricInfo
+
+if TYPE_CHECKING:
+    import torch
 
 Channels = Literal["mean", "luma"]
 
@@ -369,20 +374,24 @@ _LPIPS_SCALE = (0.458, 0.448, 0.450)
 
 #: torchvision ``features`` layouts: (out_channels, kernel, stride, padding) per conv, "M" for
 #: a 3x3/2 (AlexNet) or 2x2/2 (VGG) max-pool, and the ReLU outputs LPIPS compares ("tap").
-_ALEX = [(64, 11, 4, 2), "tap", "M", (192, 5, 1, 2), "tap", "M", (384, 3, 1, 1), "tap",
-         (256, 3, 1, 1), "tap", (256, 3, 1, 1), "tap"]
-_VGG = [(64, 3, 1, 1), (64, 3, 1, 1), "tap", "M", (128, 3, 1, 1), (128, 3, 1, 1), "tap", "M",
-        (256, 3, 1, 1), (256, 3, 1, 1), (256, 3, 1, 1), "tap", "M", (512, 3, 1, 1),
-        (512, 3, 1, 1), (512, 3, 1, 1), "tap", "M", (512, 3, 1, 1), (512, 3, 1, 1),
-        (512, 3, 1, 1), "tap"]
+_Layer = tuple[int, int, int, int] | Literal["tap", "M"]
+_C3 = (256, 3, 1, 1)
+_ALEX: list[_Layer] = [
+    (64, 11, 4, 2), "tap", "M", (192, 5, 1, 2), "tap", "M",
+    (384, 3, 1, 1), "tap", _C3, "tap", _C3, "tap",
+]
+_V1, _V2, _V3, _V4 = (64, 3, 1, 1), (128, 3, 1, 1), (256, 3, 1, 1), (512, 3, 1, 1)
+_VGG: list[_Layer] = [
+    _V1, _V1, "tap", "M", _V2, _V2, "tap", "M", _V3, _V3, _V3, "tap", "M",
+    _V4, _V4, _V4, "tap", "M", _V4, _V4, _V4, "tap",
+]
 _BACKBONES = {"alex": ("AlexNet", "alexnet-owt-7be5be79.pth", _ALEX),
               "vgg": ("VGG16", "vgg16-397923af.pth", _VGG)}
 
 
-def _lpips_heads(net: str) -> dict[str, object]:
+def _lpips_heads(net: str) -> dict[str, torch.Tensor]:
     """The linear heads shipped inside the ``lpips`` package, read without importing it."""
     import importlib.util
-    from pathlib import Path
 
     import torch
 
@@ -395,60 +404,75 @@ def _lpips_heads(net: str) -> dict[str, object]:
     path = Path(next(iter(spec.submodule_search_locations))) / "weights" / "v0.1" / f"{net}.pth"
     if not path.is_file():
         raise MissingResourceError(f"the lpips package has no {path}: reinstall lpips (0.1.x)")
-    heads: dict[str, object] = torch.load(path, map_location="cpu", weights_only=True)
+    heads: dict[str, torch.Tensor] = torch.load(path, map_location="cpu", weights_only=True)
     return heads
 
 
-def _lpips_backbone(net: str, weights_path: str | os.PathLike[str]) -> list[object]:
-    """The backbone's conv layers as a list of modules, weights strictly loaded from a file."""
-    from pathlib import Path
-
+@functools.lru_cache(maxsize=2)
+def _lpips_model(
+    net: str, path: Path, stamp: tuple[int, int]
+) -> tuple[list[torch.nn.Module | None], list[torch.Tensor]]:
+    """Backbone layers (None marks a compared stage) and the heads, cached per file version."""
     import torch
 
     title, filename, layout = _BACKBONES[net]
-    path = Path(weights_path)
-    if not path.is_file():
-        raise MissingResourceError(
-            f"lpips backbone weights {path} do not exist: give the path of a torchvision "
-            f"{title} state dict (e.g. {filename}); expokit never downloads weights"
-        )
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for a bad file
         raise InputError(f"{path.name} is not a readable torch state dict: {exc}") from None
     if not isinstance(state, dict):
         raise InputError(f"{path.name} holds a {type(state).__name__}, expected a state dict")
-    layers: list[object] = []
-    in_ch = 3
-    index = 0
-    pool = 3 if net == "alex" else 2
+    layers: list[torch.nn.Module | None] = []
+    in_ch, index = 3, 0
     for item in layout:
         if item == "tap":
-            layers.append("tap")
-            continue
-        if item == "M":
-            layers.append(torch.nn.MaxPool2d(pool, 2))
+            layers.append(None)
+        elif item == "M":
+            layers.append(torch.nn.MaxPool2d(3 if net == "alex" else 2, 2))
             index += 1
-            continue
-        out_ch, k, stride, pad = item  # type: ignore[misc]
-        conv = torch.nn.Conv2d(in_ch, out_ch, k, stride=stride, padding=pad)
-        sub = {n: state.get(f"features.{index}.{n}") for n in ("weight", "bias")}
-        if any(v is None for v in sub.values()):
-            raise InputError(
-                f"{path.name} has no features.{index}.weight/bias: it is not a torchvision "
-                f"{title} state dict (expected the keys of {filename})"
+        else:
+            out_ch, k, stride, pad = item
+            conv = torch.nn.Conv2d(in_ch, out_ch, k, stride=stride, padding=pad)
+            sub = {n: state.get(f"features.{index}.{n}") for n in ("weight", "bias")}
+            if any(v is None for v in sub.values()):
+                raise InputError(
+                    f"{path.name} has no features.{index}.weight/bias: it is not a "
+                    f"torchvision {title} state dict (expected the keys of {filename})"
+                )
+            try:
+                conv.load_state_dict(sub, strict=True)
+            except RuntimeError as exc:
+                raise InputError(
+                    f"{path.name}: features.{index} does not fit {title} ({exc}); give the "
+                    f"weights of {filename}"
+                ) from None
+            layers.append(conv.double())
+            in_ch = out_ch
+            index += 2  # the conv and its ReLU
+    heads = _lpips_heads(net)
+    weights = []
+    for stage, width in enumerate(m.out_channels for m in _taps(layers)):
+        w = heads.get(f"lin{stage}.model.1.weight")
+        if not isinstance(w, torch.Tensor) or tuple(w.shape) != (1, width, 1, 1):
+            raise MissingResourceError(
+                f"the lpips package's {net}.pth has no {width}-channel head for stage {stage}: "
+                "reinstall lpips (0.1.x)"
             )
-        try:
-            conv.load_state_dict(sub, strict=True)
-        except RuntimeError as exc:
-            raise InputError(
-                f"{path.name}: features.{index} does not fit {title} ({exc}); give the "
-                f"weights of {filename}"
-            ) from None
-        layers.append(conv.double())
-        in_ch = out_ch
-        index += 2  # conv and its ReLU
-    return layers
+        weights.append(w.double().view(1, -1, 1, 1))
+    return layers, weights
+
+
+def _taps(layers: list[torch.nn.Module | None]) -> list[torch.nn.Conv2d]:
+    """The conv layer feeding each compared stage."""
+    import torch
+
+    out, last = [], None
+    for layer in layers:
+        if isinstance(layer, torch.nn.Conv2d):
+            last = layer
+        elif layer is None and last is not None:
+            out.append(last)
+    return out
 
 
 def lpips(
@@ -507,8 +531,15 @@ def lpips(
         import torch
     except ImportError:
         raise MissingResourceError("lpips needs PyTorch: pip install torch") from None
-    heads = _lpips_heads(net)
-    layers = _lpips_backbone(net, weights_path)
+    path = Path(weights_path)
+    if not path.is_file():
+        title, filename, _ = _BACKBONES[net]
+        raise MissingResourceError(
+            f"lpips backbone weights {path} do not exist: give the path of a torchvision "
+            f"{title} state dict (e.g. {filename}); expokit never downloads weights"
+        )
+    st = path.stat()
+    layers, heads = _lpips_model(net, path.resolve(), (st.st_mtime_ns, st.st_size))
 
     def prepare(a: np.ndarray) -> torch.Tensor:
         if a.shape[2] == 1:
@@ -523,20 +554,13 @@ def lpips(
         hx, hy = prepare(x), prepare(y)
         stage = 0
         for layer in layers:
-            if layer == "tap":
+            if layer is None:  # a compared stage: unit-normalise along channels, weigh, average
                 fx = hx / (torch.sqrt((hx * hx).sum(1, keepdim=True)) + 1e-10)
                 fy = hy / (torch.sqrt((hy * hy).sum(1, keepdim=True)) + 1e-10)
-                w = heads.get(f"lin{stage}.model.1.weight")
-                if not isinstance(w, torch.Tensor) or w.shape[1] != fx.shape[1]:
-                    raise MissingResourceError(
-                        f"the lpips package's {net}.pth lacks a head for stage {stage}: "
-                        "reinstall lpips (0.1.x)"
-                    )
-                d = ((fx - fy) ** 2 * w.double().view(1, -1, 1, 1)).sum(1)
-                total += float(d.mean())
+                total += float(((fx - fy) ** 2 * heads[stage]).sum(1).mean())
                 stage += 1
                 continue
-            hx, hy = layer(hx), layer(hy)  # type: ignore[operator]
+            hx, hy = layer(hx), layer(hy)
             if isinstance(layer, torch.nn.Conv2d):
                 hx, hy = torch.relu(hx), torch.relu(hy)
     return total
