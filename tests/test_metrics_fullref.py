@@ -434,3 +434,28 @@ def test_lpips_equals_lpips_package(tmp_path, monkeypatch, net: str) -> None:  #
     with torch.no_grad():
         ref = model(t(x), t(y), normalize=True).item()
     assert lpips(x, y, weights_path=path, net=net, data_range=1.0) == pytest.approx(ref, rel=1e-5)
+
+
+# --- real images ------------------------------------------------------------------------------
+
+def test_real_fused_images_agree(shared_data) -> None:  # noqa: ANN001
+    """Two MEFB fusion results of one scene (uint8, 512x339: odd height at scale 1).
+
+    Measured: SSIM 0.916443, MS-SSIM (luma) 0.925384, PSNR 24.7129 dB.
+    """
+    from conftest import need
+
+    from expokit.io import read_image
+
+    folder = need(shared_data, "mefb/output/fused_images")
+    a = read_image(folder / "Arno_GFF.png")
+    b = read_image(folder / "Arno_MEFNet.png")
+    af, bf = a.astype(np.float64), b.astype(np.float64)
+    s = ssim(a, b)
+    assert s == pytest.approx(sk_gauss_ssim(af, bf, 255.0), abs=1e-14)
+    assert psnr(a, b) == pytest.approx(sk_psnr(a, b), abs=1e-12)
+    # MS-SSIM of the grey images against the from-the-paper version
+    w = np.array([0.298936021293775, 0.587043074451121, 0.114020904255103])
+    ms = ms_ssim(a, b, channels="luma")
+    assert ms == pytest.approx(paper_ms_ssim(af @ w, bf @ w, 255.0), abs=1e-12)
+    assert 0.5 < s < 1 and 0.5 < ms < 1

@@ -45,7 +45,8 @@ SSIM_K2 = 0.03
 SSIM_WIN = 11
 SSIM_SIGMA = 1.5
 
-#: MS-SSIM scale weights beta_1..beta_5 = gamma_j = alpha_M of Wang, Simoncelli & Bovik 2003.
+#: MS-SSIM exponents beta_j = gamma_j (j = 1..5, alpha_5 = beta_5) of Wang, Simoncelli & Bovik
+#: 2003, Eq. (7) and Sec. 3.2.
 MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 
 
@@ -163,6 +164,10 @@ def ssim(
     ``L = data_range``, local statistics only where the window lies inside the image (no
     border padding: the map is ``(H - 10) x (W - 10)``), population (1/N) variances, and the
     mean of the SSIM map.
+
+    Other MATLAB versions differ: Wang's later ``ssim.m`` (2009) first downsamples images by
+    ``round(min(H, W) / 256)``, and the Image Processing Toolbox ``ssim`` pads the borders
+    ('replicate') and averages over the whole image; neither is done here.
 
     This equals scikit-image's ``structural_similarity(fused, reference,
     gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=L,
