@@ -68,7 +68,12 @@ _SOURCES: tuple[str, ...] = ("fullref", "hdr")
 def _build() -> dict[str, MetricInfo]:
     table: dict[str, MetricInfo] = {}
     for module in _SOURCES:
-        info: dict[str, MetricInfo] = importlib.import_module(f"expokit.metrics.{module}").INFO
+        mod = importlib.import_module(f"expokit.metrics.{module}")
+        info: dict[str, MetricInfo] | None = getattr(mod, "INFO", None)
+        if not isinstance(info, dict):
+            raise RuntimeError(
+                f"expokit.metrics.{module} is listed in _SOURCES but defines no INFO dict"
+            )
         for key, entry in info.items():
             if key in table:
                 raise RuntimeError(f"metric {key!r} of module {module} is defined twice")
