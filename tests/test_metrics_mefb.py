@@ -314,3 +314,36 @@ def test_info_facts():
         assert callable(entry.function)
     assert info["ce"].higher_is_better is False
     assert info["en"].range == (0.0, 8.0)
+
+
+# --------------------------------------------------------------------------------------------
+# FMI: the table look-up equals the window-by-window formula; other features
+# --------------------------------------------------------------------------------------------
+
+
+def test_fmi_table_equals_general_windows():
+    a, b = noise((40, 50), 30), noise((40, 50), 31)
+    f = ((a.astype(np.int32) + b) // 2).astype(np.uint8)
+    fe = mi._edge_sobel(f.astype(np.float64))
+    se = [mi._edge_sobel(x.astype(np.float64)) for x in (a, b)]
+    fast = mi._fmi_edge3(fe, se)
+    slow = mi._fmi_general(fe.astype(np.float64), [e.astype(np.float64) for e in se], 3)
+    assert fast == slow
+
+
+@pytest.mark.parametrize("feature", ["none", "gradient", "dct"])
+def test_fmi_other_features(feature):
+    x = noise((24, 24), 32)
+    assert mi.fmi(x, [x, x], feature=feature) == 1.0
+    v = mi.fmi(x, [noise((24, 24), 33), noise((24, 24), 34)], feature=feature, window=5)
+    assert 0.0 <= v <= 1.0
+
+
+def test_fmi_bad_options():
+    x = noise((8, 8), 0)
+    with pytest.raises(InputError, match="unknown FMI feature 'wavelet'"):
+        mi.fmi(x, [x, x], feature="wavelet")
+    with pytest.raises(InputError, match="odd integer >= 3"):
+        mi.fmi(x, [x, x], window=4)
+    with pytest.raises(InputError, match="at least 9x9"):
+        mi.fmi(x, [x, x], window=9)
