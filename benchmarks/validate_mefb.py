@@ -1,6 +1,7 @@
 """expokit's MEFB metrics against the scores MEFB's MATLAB code stored, on every fused image.
 
-    python benchmarks/validate_mefb.py [--metrics CE,EN,...] [--limit N] [--jobs J] [--csv F]
+    python benchmarks/validate_mefb.py [--metrics CE,EN,...] [--limit N] [--stride K]
+                                       [--jobs J] [--csv F]
 
 For each of MEFB's 20 metrics and each (scene, method) pair with a fused file in
 ``mefb/output/fused_images`` (16 scenes x 21 methods), expokit's value is compared with the one
@@ -90,18 +91,23 @@ def _init(names: list[str]) -> None:
     _FUNCS, _ = load_functions(names)
 
 
-def _score(pair: MefbPair) -> tuple[MefbPair, dict[str, float], dict[str, str]]:
+def _score(
+    pair: MefbPair,
+) -> tuple[MefbPair, dict[str, float], dict[str, str], dict[str, float]]:
     fused = read_image(pair.fused_path)
     sources = [read_image(p) for p in pair.source_paths]
     values: dict[str, float] = {}
     errors: dict[str, str] = {}
+    seconds: dict[str, float] = {}
     for name, fn in _FUNCS.items():
+        t0 = time.perf_counter()
         try:
             values[name] = float(fn(fused, sources))
         except Exception as exc:  # report, do not stop the run
             values[name] = math.nan
             errors[name] = f"{type(exc).__name__}: {exc}"
-    return pair, values, errors
+        seconds[name] = time.perf_counter() - t0
+    return pair, values, errors, seconds
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -109,6 +115,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--metrics", default=",".join(MEFB_METRIC_ORDER),
                     help="comma-separated MEFB names (default: all 20)")
     ap.add_argument("--limit", type=int, default=None, help="compare only the first N pairs")
+    ap.add_argument("--stride", type=int, default=1,
+                    help="compare every K-th pair only (a sample over all scenes and methods)")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                     help="worker processes (default: all cores)")
     ap.add_argument("--csv", type=Path, default=None,
@@ -133,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"skipped: {root} holds no MEFB scores (set EXPOKIT_DATA)")
         return 0
     table = load_table(root)
-    pairs = list(iter_pairs(root, table))
+    pairs = list(iter_pairs(root, table))[:: max(1, args.stride)]
     if args.limit is not None:
         pairs = pairs[: args.limit]
     funcs, missing = load_functions(names)
@@ -148,11 +156,12 @@ def main(argv: list[str] | None = None) -> int:
     ref = {n: [] for n in active}
     labels: list[str] = []
     failures: dict[str, list[str]] = {n: [] for n in active}
+    spent = dict.fromkeys(active, 0.0)
     rows = []
     t0 = time.perf_counter()
     with ProcessPoolExecutor(max_workers=max(1, args.jobs), initializer=_init,
                              initargs=(active,)) as pool:
-        for pair, values, errors in tqdm(pool.map(_score, pairs), total=len(pairs),
+        for pair, values, errors, seconds in tqdm(pool.map(_score, pairs), total=len(pairs),
                                          desc="pairs", unit="pair", file=sys.stderr):
             labels.append(f"{pair.scene}/{pair.method}")
             for n in active:
@@ -160,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
                 ours[n].append(values[n])
                 ref[n].append(stored)
                 rows.append((pair.scene, pair.method, n, values[n], stored))
+                spent[n] += seconds[n]
                 if n in errors:
                     failures[n].append(f"{pair.scene}/{pair.method}: {errors[n]}")
     elapsed = time.perf_counter() - t0
@@ -172,20 +182,22 @@ def main(argv: list[str] | None = None) -> int:
 
     print()
     print(f"{'metric':<9} {'pairs':>5} {'median rel.err':>15} {'max rel.err':>12}  "
-          f"{'worst pair':<28} result")
+          f"{'worst pair':<28} {'s/pair':>6}  result")
     passed = 0
     for n in active:
         a, b = np.asarray(ours[n]), np.asarray(ref[n])
         ok = np.isfinite(a) & np.isfinite(b)
         rel = np.abs(a[ok] - b[ok]) / np.maximum(np.abs(b[ok]), 1e-12)
         if rel.size == 0:
-            print(f"{n:<9} {0:>5} {'-':>15} {'-':>12}  {'-':<28} FAIL (no finite values)")
+            print(f"{n:<9} {0:>5} {'-':>15} {'-':>12}  {'-':<28} {'-':>6}  "
+                  "FAIL (no finite values)")
             continue
         med, worst = float(np.median(rel)), int(np.argmax(rel))
         good = med <= TOLERANCE and ok.all()
         passed += good
         print(f"{n:<9} {rel.size:>5} {med:>15.2e} {rel[worst]:>12.2e}  "
-              f"{np.asarray(labels)[ok][worst]:<28} {'PASS' if good else 'FAIL'}")
+              f"{np.asarray(labels)[ok][worst]:<28} {spent[n] / len(pairs):>6.2f}  "
+              f"{'PASS' if good else 'FAIL'}")
         for line in failures[n][:3]:
             print(f"          error: {line}")
     total = len(MEFB_METRIC_ORDER)
