@@ -153,6 +153,9 @@ def test_psnr_mefb_hand_value():
     # MEFB's "mse" = sqrt(100 * 10^2) / 100 = 1 -> 20 log10(255)
     assert mi.psnr_mefb(f, [s, s]) == pytest.approx(20 * math.log10(255))
     assert mi.psnr_mefb(s, [s, s]) == math.inf
+    # textbook: MSE = 100 to each source -> 10 log10(255^2 / 100)
+    assert mi.psnr_fusion(f, [s, s]) == pytest.approx(10 * math.log10(255**2 / 100))
+    assert mi.psnr_fusion(f, [s, f]) == pytest.approx(10 * math.log10(255**2 / 50))
 
 
 def test_information_metrics_of_identical_images():
@@ -308,7 +311,7 @@ def test_mefb_all_subset_and_errors():
 def test_info_facts():
     info = mi.INFO
     assert {k for k in info} >= {"ce", "en", "fmi", "nmi", "psnr_mefb", "qncie", "te_mefb",
-                                 "ag", "ei", "sd", "sf", "viff", "te"}
+                                 "ag", "ei", "sd", "sf", "viff", "te", "psnr_fusion"}
     for key, entry in info.items():
         assert entry.name == key and entry.kind == "fusion"
         assert callable(entry.function)

@@ -9,9 +9,9 @@ them against the scores MEFB stored (``benchmarks/validate_mefb.py``).
 :data:`MEFB_METRICS` lists the names in MEFB's order (the order of its tables and of the
 metric axis of ``evaluationMetrics.mat``); :data:`MEFB_FUNCTIONS` maps each name to the
 expokit function that computes it as MEFB does. Where MEFB's definition departs from the
-textbook one the function says so in its name: ``PSNR`` is :func:`psnr_mefb` (the standard
-one is :func:`expokit.metrics.fullref.psnr`), ``TE`` is :func:`te_mefb` (the published formula
-is :func:`te`), ``VIF`` is Han et al.'s fusion metric :func:`viff`, not Sheikh and Bovik's VIF.
+textbook one the function says so in its name: ``PSNR`` is :func:`psnr_mefb` (the textbook
+form is :func:`psnr_fusion`), ``TE`` is :func:`te_mefb` (the published formula is :func:`te`),
+``VIF`` is Han et al.'s fusion metric :func:`viff`, not Sheikh and Bovik's VIF.
 
 All take ``(fused, sources)`` with 8-bit code values (uint8 ``(H, W)`` or ``(H, W, 3)``; other
 dtypes with ``data_range``) and MEFB's colour rule: R, G and B scored separately and averaged
@@ -25,7 +25,22 @@ from collections.abc import Callable, Sequence
 from ..errors import InputError
 from .mef import mefb_mef_ssim
 from .mefb_edge import qabf, qc, qcb, qcv, qp, qw, qy
-from .mefb_info import ag, ce, ei, en, fmi, nmi, psnr_mefb, qncie, sd, sf, te, te_mefb, viff
+from .mefb_info import (
+    ag,
+    ce,
+    ei,
+    en,
+    fmi,
+    nmi,
+    psnr_fusion,
+    psnr_mefb,
+    qncie,
+    sd,
+    sf,
+    te,
+    te_mefb,
+    viff,
+)
 
 #: MEFB's 20 metrics in MEFB's order.
 MEFB_METRICS: tuple[str, ...] = (
@@ -121,6 +136,7 @@ __all__ = [
     "mefb_all",
     "mefb_mef_ssim",
     "nmi",
+    "psnr_fusion",
     "psnr_mefb",
     "qabf",
     "qc",
