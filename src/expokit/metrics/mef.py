@@ -17,7 +17,7 @@ How :func:`mef_ssim` is computed (per window position, ``x_k`` the 11x11 patch o
 ``x~_k = x_k - mean(x_k)``, ``n = 121``, all in 8-bit units):
 
 1. contrast ``ed_k = ||x~_k|| + 0.001``; desired contrast ``max_k ed_k``;
-2. consistency ``R = ||sum_k x~_k|| / sum_k ||x~_k||`` (TIP 2015 eq. 12), exponent
+2. structural consistency ``R = ||sum_k x~_k|| / sum_k ||x~_k||``, exponent
    ``p = min(tan(pi R / 2), 10)``;
 3. structure weights ``w_k = (ed_k / 11)^p``, desired patch
    ``r = max_k ed_k * u / ||u||`` with ``u = sum_k w_k x~_k / ed_k / sum_k w_k``;
@@ -40,6 +40,7 @@ import numpy as np
 
 from ..errors import InputError
 from ._checks import RGB2GRAY, as_float64, check_sources, size_of
+from ._table import MetricInfo
 
 #: Weights of the 3 scales of ``mef_ms_ssim.m`` (renormalised to sum 1 before use).
 MS_WEIGHTS: tuple[float, float, float] = (0.0448, 0.2856, 0.3001)
@@ -301,8 +302,9 @@ def mef_ssim(
 
     References:
         K. Ma, K. Zeng and Z. Wang, "Perceptual Quality Assessment for Multi-Exposure Image
-        Fusion", IEEE TIP 24(11):3345-3356, 2015 (eqs. 5-16); the authors' ``mef_ssim.m``
-        (copy in the MEFB repository, ``metrics/mef_ssim.m``).
+        Fusion", IEEE TIP 24(11):3345-3356, 2015 (equation numbers not checked
+        here: the algorithm follows the authors' ``mef_ssim.m``, copy in the MEFB repository,
+        ``metrics/mef_ssim.m``).
 
     >>> rng = np.random.default_rng(0)
     >>> img = rng.random((16, 16))
@@ -350,7 +352,7 @@ def mef_ms_ssim(
             (MATLAB returns ``-Inf`` then).
 
     References:
-        K. Ma, K. Zeng and Z. Wang, IEEE TIP 24(11):3345-3356, 2015 (Section IV, eq. 17);
+        K. Ma, K. Zeng and Z. Wang, IEEE TIP 24(11):3345-3356, 2015; the authors'
         ``mef_ms_ssim.m`` (MEFB repository, ``metrics/mef_ms_ssim.m``).
 
     >>> img = np.tile(np.linspace(0.0, 1.0, 64), (64, 1))
@@ -385,8 +387,9 @@ def mefb_mef_ssim(
         data_range: span of the values; required for float images.
 
     Returns:
-        The score in ``[0, 1]``; matches MEFB's stored MATLAB values to about 1e-5 (median
-        relative error, see ``tests/test_metrics_mef.py``).
+        The score in ``[0, 1]``. Against MEFB's stored MATLAB values (5 decimals) on all 336
+        (scene, method) pairs with fused files: median relative error 2.9e-6, max 6.4e-6
+        (``tests/test_metrics_mef.py`` checks 63 of them).
 
     Raises:
         InputError: as :func:`mef_ms_ssim`.
@@ -440,8 +443,8 @@ def mef_ssimc(
     References:
         K. Ma, Z. Duanmu, H. Yeganeh and Z. Wang, "Multi-Exposure Image Fusion by Optimizing
         a Structural Similarity Index", IEEE TCI 4(1):60-72, 2018; K. Ma et al., "Deep Guided
-        Learning for Fast Multi-Exposure Image Fusion", IEEE TIP 29:2808-2819, 2020
-        (MEF-Net, ``mefssim.py``).
+        Learning for Fast Multi-Exposure Image Fusion", IEEE TIP vol. 29, 2020 (MEF-Net,
+        ``mefssim.py``).
 
     >>> rng = np.random.default_rng(1)
     >>> img = rng.random((16, 16, 3))
@@ -480,9 +483,7 @@ def mef_ssimc(
     return float((lum * cs).mean())
 
 
-def _info() -> dict:
-    from ._table import MetricInfo
-
+def _info() -> dict[str, MetricInfo]:
     tip = ("K. Ma, K. Zeng, Z. Wang, Perceptual Quality Assessment for Multi-Exposure Image "
            "Fusion, IEEE TIP 24(11):3345-3356, 2015")
     return {
@@ -493,7 +494,7 @@ def _info() -> dict:
         "mef_ms_ssim": MetricInfo(
             "mef_ms_ssim", mef_ms_ssim, True, "fusion", (0.0, 1.0),
             "MEF-SSIM over 3 scales, weights [0.0448, 0.2856, 0.3001] (MATLAB mef_ms_ssim.m)",
-            tip + ", eq. 17"),
+            tip),
         "mefb_mef_ssim": MetricInfo(
             "mefb_mef_ssim", mefb_mef_ssim, True, "fusion", (0.0, 1.0),
             "MEFB's MEF_SSIM: multi-scale MEF-SSIM on rgb2gray images rounded to 8 bits",
