@@ -145,6 +145,11 @@ def test_ce_hand_values():
     black = np.zeros((8, 8), np.uint8)
     # P_s(0) = 1, P_f(0) = 1/2: 1 * log2(1 / (1/2)) = 1 bit for each source
     assert mi.ce(half_half(), [black, black]) == 1.0
+    # MEFB skips levels the fused image lacks, so CE can be negative:
+    # source levels 0, 1, 2 with 1/4, 1/2, 1/4; fused 0, 1 with 1/2, 1/2 -> 1/4 log2(1/2)
+    f = np.array([[0, 0, 1, 1]] * 2, np.uint8)
+    s = np.array([[0, 1, 1, 2]] * 2, np.uint8)
+    assert mi.ce(f, [s, s]) == -0.25
 
 
 def test_psnr_mefb_hand_value():
