@@ -1,4 +1,4 @@
-"""MEFB's edge-, structure- and perception-based fusion metrics, as its MATLAB code computes them.
+r"""MEFB's edge-, structure- and perception-based fusion metrics, as its MATLAB code computes them.
 
 Seven metrics of the MEFB benchmark (Zhang, Information Fusion 2021), re-implemented in NumPy
 from the definitions in MEFB's ``metrics/`` folder and checked against the scores MEFB stored
