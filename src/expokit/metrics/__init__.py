@@ -8,7 +8,9 @@ from float data. :data:`METRICS` holds each metric's facts (:class:`MetricInfo`)
 
 * Full-reference: :func:`mse`, :func:`psnr`, :func:`ssim`, :func:`ms_ssim`, :func:`cc`,
   :func:`lpips` (local backbone weights only).
-* Fusion: :func:`cc_sources`.
+* Fusion: :func:`cc_sources`; MEF-SSIM (Ma, Zeng & Wang 2015) :func:`mef_ssim`,
+  :func:`mef_ms_ssim`, MEFB's form :func:`mefb_mef_ssim`, and the later MEF-SSIMc
+  :func:`mef_ssimc` (a different index).
 * HDR (linear radiance): :func:`psnr_mu`, :func:`ssim_mu`, :func:`psnr_l`, :func:`ssim_l`.
 """
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 from ._table import MetricInfo, MetricKind, get_metric, metrics_table
 from .fullref import cc, cc_sources, lpips, ms_ssim, mse, psnr, ssim
 from .hdr import mu_law, psnr_l, psnr_mu, ssim_l, ssim_mu
+from .mef import mef_ms_ssim, mef_ssim, mef_ssimc, mefb_mef_ssim
 from .score import score
 
 #: Every metric expokit computes, by name (see :class:`MetricInfo`).
@@ -30,6 +33,10 @@ __all__ = [
     "cc_sources",
     "get_metric",
     "lpips",
+    "mef_ms_ssim",
+    "mef_ssim",
+    "mef_ssimc",
+    "mefb_mef_ssim",
     "ms_ssim",
     "mse",
     "mu_law",

@@ -62,7 +62,7 @@ class MetricInfo:
 
 
 #: Modules of :mod:`expokit.metrics` whose ``INFO`` dicts make up :data:`METRICS`.
-_SOURCES: tuple[str, ...] = ("fullref", "hdr")
+_SOURCES: tuple[str, ...] = ("fullref", "hdr", "mef")
 
 
 def _build() -> dict[str, MetricInfo]:
