@@ -61,7 +61,6 @@ References:
 
 from __future__ import annotations
 
-import functools
 import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -403,9 +402,11 @@ def _ssim_yang_parts(
     float64 evaluation instead gives rounding noise of either sign, which turns a third of
     the pixels of a saturated region into 0/0-type ratios (scores of -300 or +50).
     """
-    ssim_unused, vx, vy, cxy = _ssim_parts(x, y, _G7, _C_YANG, _C_YANG)
     mx = _sep_filter(x, _G7, "valid")
     my = _sep_filter(y, _G7, "valid")
+    vx = _sep_filter(x * x, _G7, "valid") - mx * mx
+    vy = _sep_filter(y * y, _G7, "valid") - my * my
+    cxy = _sep_filter(x * y, _G7, "valid") - mx * my
     fx = _flat_windows(x, 7)
     fy = _flat_windows(y, 7)
     vx = np.where(fx, 0.0, vx) + _MATLAB_BIAS * mx * mx
@@ -718,7 +719,6 @@ def qe_piella(
 _PC_EPS = 1e-4
 
 
-@functools.lru_cache(maxsize=1)
 def _phasecong_filters(
     rows: int,
     cols: int,
@@ -728,12 +728,13 @@ def _phasecong_filters(
     mult: float,
     sigma_onf: float,
     dtheta_on_sigma: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Log-Gabor filters ``(norient, nscale, rows, cols)`` and their noise statistics.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Log-Gabor filters (radial and angular parts) and their noise statistics.
 
-    Returns ``(filters, em_n, sum_an2, sum_aiaj)``: the filters, the energy of the smallest-
-    scale filter per orientation, and per orientation the sums over the image of
-    ``sum_s f_s^2`` and ``sum_{i<j} f_i f_j`` of the spatial filters
+    Returns ``(log_gabor, spreads, em_n, sum_an2, sum_aiaj)``: the radial parts
+    ``(nscale, rows, cols)`` and angular parts ``(norient, rows, cols)`` whose products are
+    the filters, the energy of the smallest-scale filter per orientation, and per orientation
+    the sums over the image of ``sum_s f_s^2`` and ``sum_{i<j} f_i f_j`` of the spatial filters
     ``real(ifft2(filter)) * sqrt(rows * cols)`` (Kovesi's noise model).
     """
     if cols % 2:
@@ -767,29 +768,29 @@ def _phasecong_filters(
         log_gabor[s] = lg
 
     theta_sigma = np.pi / norient / dtheta_on_sigma
-    filters = np.empty((norient, nscale, rows, cols))
-    for o in range(norient):
-        angl = o * np.pi / norient
-        ds = sintheta * np.cos(angl) - costheta * np.sin(angl)
-        dc = costheta * np.cos(angl) + sintheta * np.sin(angl)
-        dtheta = np.abs(np.arctan2(ds, dc))
-        spread = np.exp(-(dtheta**2) / (2 * theta_sigma**2))
-        filters[o] = log_gabor * spread
-
-    em_n = (filters[:, 0] ** 2).sum(axis=(1, 2))
+    spreads = np.empty((norient, rows, cols))
+    em_n = np.empty(norient)
+    sum_an2 = np.zeros(norient)
+    sum_aiaj = np.zeros(norient)
     # Kovesi's noise model needs sums over the image of products of the spatial filters
     # real(ifft2(H)) * sqrt(rows * cols). By Parseval they equal sums over frequency of the
     # even parts (H(f) + H(-f)) / 2, which spares 24 inverse transforms.
     neg_r = (-np.arange(rows)) % rows
     neg_c = (-np.arange(cols)) % cols
-    even = 0.5 * (filters + filters[:, :, neg_r][:, :, :, neg_c])
-    sum_an2 = (even**2).sum(axis=(1, 2, 3))
-    sum_aiaj = np.zeros(norient)
-    for i in range(nscale - 1):
-        for j in range(i + 1, nscale):
-            sum_aiaj += (even[:, i] * even[:, j]).sum(axis=(1, 2))
-    del even
-    return filters, em_n, sum_an2, sum_aiaj
+    for o in range(norient):
+        angl = o * np.pi / norient
+        ds = sintheta * np.cos(angl) - costheta * np.sin(angl)
+        dc = costheta * np.cos(angl) + sintheta * np.sin(angl)
+        dtheta = np.abs(np.arctan2(ds, dc))
+        spreads[o] = np.exp(-(dtheta**2) / (2 * theta_sigma**2))
+        filt = log_gabor * spreads[o]
+        em_n[o] = (filt[0] ** 2).sum()
+        even = 0.5 * (filt + filt[:, neg_r][:, :, neg_c])
+        sum_an2[o] = (even**2).sum()
+        for i in range(nscale - 1):
+            for j in range(i + 1, nscale):
+                sum_aiaj[o] += (even[i] * even[j]).sum()
+    return log_gabor, spreads, em_n, sum_an2, sum_aiaj
 
 
 def phase_congruency(
@@ -863,7 +864,8 @@ def phase_congruency(
 
 def _phasecong_one(
     plane: np.ndarray,
-    filters: np.ndarray,
+    log_gabor: np.ndarray,
+    spreads: np.ndarray,
     noise: tuple[np.ndarray, np.ndarray, np.ndarray],
     k: float,
     cutoff: float,
@@ -871,7 +873,8 @@ def _phasecong_one(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Phase congruency, maximum and minimum moment of one plane (``myphasecong3``)."""
     em_n, sum_an2, sum_aiaj = noise
-    norient, nscale, rows, cols = filters.shape
+    nscale, rows, cols = log_gabor.shape
+    norient = spreads.shape[0]
     eps = _PC_EPS
     spec = sfft.fft2(plane)
     total_energy = np.zeros((rows, cols))
@@ -881,7 +884,7 @@ def _phasecong_one(
     covxy = np.zeros((rows, cols))
     for o in range(norient):
         angl = o * np.pi / norient
-        eo = sfft.ifft2(spec * filters[o], axes=(-2, -1), overwrite_x=True)
+        eo = sfft.ifft2((spec * spreads[o]) * log_gabor, axes=(-2, -1), overwrite_x=True)
         amp = np.abs(eo)
         sum_an = amp.sum(axis=0)
         max_an = amp.max(axis=0)
@@ -935,7 +938,7 @@ def _phasecong_planes(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`phase_congruency` of every plane of a ``(P, H, W)`` stack (planes in threads)."""
     n, rows, cols = planes.shape
-    filters, em_n, sum_an2, sum_aiaj = _phasecong_filters(
+    log_gabor, spreads, em_n, sum_an2, sum_aiaj = _phasecong_filters(
         rows,
         cols,
         nscale,
@@ -948,11 +951,13 @@ def _phasecong_planes(
     noise = (em_n, sum_an2, sum_aiaj)
     workers = max(1, min(n, os.cpu_count() or 1, 4))
     if workers == 1:
-        results = [_phasecong_one(p, filters, noise, k, cutoff, g) for p in planes]
+        results = [_phasecong_one(p, log_gabor, spreads, noise, k, cutoff, g) for p in planes]
     else:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             results = list(
-                pool.map(lambda p: _phasecong_one(p, filters, noise, k, cutoff, g), planes)
+                pool.map(
+                    lambda p: _phasecong_one(p, log_gabor, spreads, noise, k, cutoff, g), planes
+                )
             )
     pc, big, small = (np.stack(r) for r in zip(*results, strict=True))
     return pc, big, small
