@@ -408,6 +408,93 @@ def demo(
     out.print(table)
 
 
+@app.command("score")
+@handle_errors
+def score_cmd(
+    fused: Annotated[Path | None, typer.Argument(help="The image to score.")] = None,
+    metrics: Annotated[str, typer.Option(
+        "--metrics", "-m", help="Comma-separated metric names (see --list).")] = "mef_ssim",
+    sources: Annotated[list[Path] | None, typer.Option(
+        "--source", "-s", help="A source exposure (repeat for each).")] = None,
+    reference: Annotated[Path | None, typer.Option(help="Reference image.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    list_metrics: Annotated[bool, typer.Option("--list", help="List the metrics.")] = False,
+) -> None:
+    """Score one fused or restored image with quality metrics.
+
+    Example: expokit score fused.png -s under.jpg -s over.jpg -m mef_ssim,qabf,en
+    """
+    import json
+
+    from ..metrics import METRICS, score
+
+    if list_metrics:
+        table = Table("metric", "kind", "better", "range", "what")
+        for name, info in METRICS.items():
+            rng = "..".join("-inf" if i == 0 and v is None else "inf" if v is None else f"{v:g}"
+                            for i, v in enumerate(info.range))
+            table.add_row(name, info.kind, "higher" if info.higher_is_better else "lower",
+                          rng, info.description)
+        out.print(table)
+        return
+    if fused is None:
+        raise InputError("give the image to score (or --list to see the metrics)")
+    names = [m.strip() for m in metrics.split(",") if m.strip()]
+    values = score(fused, sources=sources or None, reference=reference, metrics=names)
+    if as_json:
+        out.print_json(json.dumps(values))
+        return
+    table = Table("metric", "value")
+    for k, v in values.items():
+        table.add_row(k, f"{v:.6g}")
+    out.print(table)
+
+
+@app.command("eval")
+@handle_errors
+def eval_cmd(
+    dataset: Annotated[Path, typer.Argument(help="Data set folder (ma2015, mefb or one "
+                                            "folder per bracket).")],
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for the results.")],
+    metrics: Annotated[str, typer.Option(
+        "--metrics", "-m", help="Comma-separated metric names.")] = "mef_ssim,mef_ms_ssim",
+    layout: Annotated[str, typer.Option(help="auto, ma2015, mefb or folders.")] = "auto",
+    fuse_with: Annotated[str | None, typer.Option(
+        "--fuse", help="Also fuse every bracket with these expokit methods, e.g. mertens.")]
+    = None,
+    limit: Annotated[int | None, typer.Option(help="Only the first N brackets.")] = None,
+) -> None:
+    """Score every method's fused images of a data set: CSV, JSON, markdown table, plots.
+
+    Resumable: rerun the same command after an interruption and finished rows are kept.
+
+    Example: expokit eval ../shared/data/ma2015 -o results/ -m mef_ssim,qabf --fuse mertens
+    """
+    from ..bench import evaluate, fuse_items, load_dataset
+    from ..bench.evaluate import write_report
+
+    names = [m.strip() for m in metrics.split(",") if m.strip()]
+    kind, items = load_dataset(dataset, layout)
+    if limit is not None:
+        items = items[:limit]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if fuse_with:
+        methods = [m.strip() for m in fuse_with.split(",") if m.strip()]
+        with err.status("fusing") as status:
+            items = fuse_items(items, methods, out_dir / "fused", progress=status.update)
+    total = sum(len(it.fused) for it in items)
+    err.print(f"{kind}: {len(items)} brackets, {total} fused images, {len(names)} metrics")
+    from rich.progress import Progress
+
+    with Progress(console=err, transient=True) as bar:
+        task = bar.add_task("scoring", total=total)
+        rows = evaluate(items, names, out_dir / "results.csv",
+                        advance=lambda: bar.advance(task))
+    written = write_report(rows, items, names, out_dir)
+    out.print((out_dir / "table.md").read_text(), markup=False, highlight=False)
+    err.print("wrote " + ", ".join(str(p) for p in [out_dir / "results.csv", *written.values()]))
+
+
 def main() -> None:
     """Console-script entry point."""
     try:
