@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import re
 import sys
 import time
 from collections.abc import Callable
@@ -48,12 +47,11 @@ from scipy import stats
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import data_root  # noqa: E402
 
+from expokit.bench.datasets import MA2015_METHODS as METHODS  # noqa: E402
+from expokit.bench.datasets import ma2015_sequence_folders  # noqa: E402
 from expokit.errors import InputError  # noqa: E402
 from expokit.io import read_image  # noqa: E402
 from expokit.metrics.mef import mef_ms_ssim, mef_ssim, mef_ssimc, mefb_mef_ssim  # noqa: E402
-
-METHODS = ("Gu12", "Li12", "Li13", "Mertens07", "Raman09", "Shutao Li12", "gsaverage",
-           "lsaverage")
 
 #: expokit's MEF-SSIM family: computed from every exposure of a sequence.
 MEF_METRICS: dict[str, Callable[..., float]] = {
@@ -66,33 +64,6 @@ MEF_METRICS: dict[str, Callable[..., float]] = {
 #: Published correlations to print beside ours: {metric: (PLCC, SRCC, source)}. Empty: the
 #: TIP 2015 tables could not be read when this script was written (see the module docstring).
 PAPER: dict[str, tuple[float, float, str]] = {}
-
-
-def _norm(name: str) -> str:
-    return re.sub(r"[\s_\-]", "", name).lower()
-
-
-def sequence_folders(root: Path, sequences: list[str]) -> dict[str, Path]:
-    """Map each sequence name of ``imgName.mat`` to its folder ``<Scene>_<origin>``.
-
-    Folder names carry the image's origin after the last underscore and are spelled
-    differently ("Belgium House", "Cadik Lamp", "MadisonCapitol", "Chinese_garden"): a folder
-    matches when its scene part, without spaces/underscores and case, equals the sequence name
-    or starts with it; exact matches win; every sequence must get exactly one folder.
-    """
-    folders = [p for p in (root / "source image sequences").iterdir() if p.is_dir()]
-    scene = {p: _norm(p.name.rsplit("_", 1)[0]) for p in folders}
-    out: dict[str, Path] = {}
-    for seq in sequences:
-        key = _norm(seq)
-        exact = [p for p in folders if scene[p] == key]
-        found = exact or [p for p in folders if scene[p].startswith(key)]
-        if len(found) != 1:
-            raise SystemExit(f"sequence {seq!r}: {len(found)} matching folders {found}")
-        out[seq] = found[0]
-    if len(set(out.values())) != len(out):
-        raise SystemExit("two sequences map to one folder; fix sequence_folders")
-    return out
 
 
 def _mefb_functions(names: list[str] | None) -> tuple[dict[str, Callable[..., float]], list[str]]:
@@ -187,7 +158,7 @@ def main() -> None:
         if row != expected:
             raise SystemExit(f"imgName.mat row {i + 1} is {row}, expected {expected}")
         sequences.append(seq)
-    folders = sequence_folders(root, sequences)
+    folders = ma2015_sequence_folders(root, sequences)
 
     wanted = None if args.metrics is None else [m.strip() for m in args.metrics.split(",")]
     mefb_funcs, missing = _mefb_functions(wanted)
