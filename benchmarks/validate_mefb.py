@@ -162,8 +162,11 @@ def main(argv: list[str] | None = None) -> int:
     labels: list[str] = []
     failures: dict[str, list[str]] = {n: [] for n in active}
     spent = dict.fromkeys(active, 0.0)
-    rows = []
     t0 = time.perf_counter()
+    out = open(args.csv, "w", newline="") if args.csv is not None else None
+    writer = csv.writer(out) if out is not None else None
+    if writer is not None:
+        writer.writerow(["scene", "method", "metric", "expokit", "matlab"])
     with ProcessPoolExecutor(max_workers=max(1, args.jobs), initializer=_init,
                              initargs=(active,)) as pool:
         for pair, values, errors, seconds in tqdm(pool.map(_score, pairs), total=len(pairs),
@@ -173,17 +176,16 @@ def main(argv: list[str] | None = None) -> int:
                 stored = table.score(pair.scene, pair.method, n)
                 ours[n].append(values[n])
                 ref[n].append(stored)
-                rows.append((pair.scene, pair.method, n, values[n], stored))
+                if writer is not None:  # written as it comes: a killed run keeps its rows
+                    writer.writerow((pair.scene, pair.method, n, values[n], stored))
                 spent[n] += seconds[n]
                 if n in errors:
                     failures[n].append(f"{pair.scene}/{pair.method}: {errors[n]}")
+            if out is not None:
+                out.flush()
     elapsed = time.perf_counter() - t0
-
-    if args.csv is not None:
-        with open(args.csv, "w", newline="") as fh:
-            w = csv.writer(fh)
-            w.writerow(["scene", "method", "metric", "expokit", "matlab"])
-            w.writerows(rows)
+    if out is not None:
+        out.close()
 
     print()
     print(f"{'metric':<9} {'pairs':>5} {'median rel.err':>15} {'max rel.err':>12}  "
