@@ -446,7 +446,8 @@ def qc(
     In windows where an image is constant (saturated skies), :math:`w` and the SSIM terms are
     ratios of rounding noise in MATLAB's local moments; this function reproduces them with a
     model of that noise (see the note in the module docstring), which matches MEFB's stored
-    values to a median relative error of 1.6e-4 (80 % of pairs within 1e-3).
+    values to a median relative error of 1.6e-4 (79 % of the 336 pairs within 1e-3, the rest
+    up to 0.1).
 
     Args:
         fused: fused image, 8-bit code values (``uint8`` ``(H, W, 3)`` or ``(H, W)``).
@@ -503,6 +504,11 @@ def qy(
     :math:`\lambda = \sigma_A^2 / (\sigma_A^2 + \sigma_B^2)`; elsewhere
     :math:`\max(SSIM(A, F), SSIM(B, F))`. :math:`Q_Y` is the mean over the pixels where the value
     is defined.
+
+    Constant (saturated) windows are handled with the model of MATLAB's rounding described in
+    the module docstring; against MEFB's stored values the median relative error is 1.5e-4
+    (77 % of the 336 pairs within 1e-3, the rest up to 0.13 where a fused image is constant at
+    another level than a saturated source).
 
     Args:
         fused: fused image, 8-bit code values (``uint8`` ``(H, W, 3)`` or ``(H, W)``).
