@@ -15,9 +15,9 @@ the worst pair, and PASS when the median is <= 1e-3 (MEFB stored about 5 signifi
 agreement shows as errors near 1e-5). Target (issue 3): at least 18 of the 20 metrics pass.
 A metric whose function cannot be imported yet is skipped and named.
 
-Cost: about 13 s of one core per pair for all 20 metrics (QP's phase congruency takes 7 s of
-it; the twelve information/statistics metrics 2.5 s), so a full run takes about 40 minutes on
-two free cores; ``--stride K`` samples every K-th pair (K = 4 or 8 still covers every scene and
+Cost: about 7 s of one core per pair for all 20 metrics (QP's phase congruency takes half of
+it; the twelve information/statistics metrics 0.3 s), so a full run takes about 20 minutes on
+two cores; ``--stride K`` samples every K-th pair (K = 4 or 8 still covers every scene and
 every method, because 21 methods per scene is not a multiple of K).
 
 Data: $EXPOKIT_DATA/mefb (default ../shared/data/mefb).
