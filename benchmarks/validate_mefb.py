@@ -16,7 +16,7 @@ agreement shows as errors near 1e-5). Target (issue 3): at least 18 of the 20 me
 A metric whose function cannot be imported yet is skipped and named.
 
 Cost: about 7 s of one core per pair for all 20 metrics (QP's phase congruency takes half of
-it; the twelve information/statistics metrics 0.3 s), so a full run takes about 20 minutes on
+it; the twelve information/statistics metrics under 1 s), so a full run takes about 20 minutes on
 two cores; ``--stride K`` samples every K-th pair (K = 4 or 8 still covers every scene and
 every method, because 21 methods per scene is not a multiple of K).
 
