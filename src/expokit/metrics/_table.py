@@ -62,7 +62,7 @@ class MetricInfo:
 
 
 #: Modules of :mod:`expokit.metrics` whose ``INFO`` dicts make up :data:`METRICS`.
-_SOURCES: tuple[str, ...] = ("fullref", "hdr", "mef")
+_SOURCES: tuple[str, ...] = ("fullref", "hdr", "mef", "mefb_info", "mefb_edge", "blind")
 
 
 def _build() -> dict[str, MetricInfo]:
