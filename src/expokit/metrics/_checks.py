@@ -259,6 +259,28 @@ def check_sources(
     return out
 
 
+def matlab_round(x: np.ndarray) -> np.ndarray:
+    """MATLAB ``round``: halves away from zero (NumPy rounds them to even); exact for doubles.
+
+    >>> matlab_round(np.array([0.5, 1.5, -2.5, 2.4])).tolist()
+    [1.0, 2.0, -3.0, 2.0]
+    """
+    t = np.trunc(x)
+    frac = x - t  # exact in IEEE arithmetic
+    return t + np.where(frac >= 0.5, 1.0, 0.0) - np.where(frac <= -0.5, 1.0, 0.0)
+
+
+def rgb2gray_u8(img: np.ndarray) -> np.ndarray:
+    """MATLAB ``rgb2gray`` of 8-bit colour code values ``(H, W, 3)``, as on uint8 input.
+
+    The weighted sum is rounded half away from zero and saturated to 0..255 (what MATLAB
+    returns for a uint8 image); the result is float64 ``(H, W)``.
+    """
+    r, g, b = RGB2GRAY
+    x = img.astype(np.float64, copy=False)
+    return np.clip(matlab_round(r * x[..., 0] + g * x[..., 1] + b * x[..., 2]), 0.0, 255.0)
+
+
 def to_gray(img: np.ndarray) -> np.ndarray:
     """``(H, W, 1)`` grey of a float64 ``(H, W, C)`` image with MATLAB ``rgb2gray`` weights.
 

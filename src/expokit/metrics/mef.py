@@ -39,7 +39,7 @@ import cv2
 import numpy as np
 
 from ..errors import InputError
-from ._checks import RGB2GRAY, as_float64, check_sources, size_of
+from ._checks import RGB2GRAY, as_float64, check_sources, matlab_round, size_of
 from ._table import MetricInfo
 
 #: Weights of the 3 scales of ``mef_ms_ssim.m`` (renormalised to sum 1 before use).
@@ -90,7 +90,7 @@ def _rgb2gray(img: np.ndarray, *, round_to_uint8: bool) -> np.ndarray:
     r, g, b = RGB2GRAY
     gray = r * img[..., 0] + g * img[..., 1] + b * img[..., 2]
     if round_to_uint8:
-        gray = np.clip(np.floor(gray + 0.5), 0.0, 255.0)
+        gray = np.clip(matlab_round(gray), 0.0, 255.0)
     return gray
 
 

@@ -72,6 +72,11 @@ from scipy import ndimage
 
 from .._checks import check_image
 from ..errors import InputError
+from ._checks import (
+    RGB2GRAY,  # noqa: F401 - the weights of channels="grey", for callers
+    matlab_round,
+    rgb2gray_u8,
+)
 from ._table import MetricInfo
 
 __all__ = [
@@ -90,8 +95,6 @@ __all__ = [
 
 Channels = Literal["mefb", "grey"]
 
-#: MATLAB ``rgb2gray`` weights (the luma row of MATLAB's inverse NTSC matrix).
-RGB2GRAY = (0.298936021293776, 0.587043074451121, 0.114020904255103)
 
 _TRANSFORM_WORKERS = -1  # scipy.fft: use every core
 
@@ -99,13 +102,6 @@ _TRANSFORM_WORKERS = -1  # scipy.fft: use every core
 # --------------------------------------------------------------------------------------------
 # input handling
 # --------------------------------------------------------------------------------------------
-
-
-def _round_half_away(x: np.ndarray) -> np.ndarray:
-    """MATLAB ``round`` (halves away from zero), exact for every double."""
-    t = np.trunc(x)
-    frac = x - t  # exact in IEEE arithmetic
-    return t + np.where(frac >= 0.5, 1.0, 0.0) - np.where(frac <= -0.5, 1.0, 0.0)
 
 
 def _code_values(img: object, name: str, data_range: float | None) -> np.ndarray:
@@ -132,13 +128,7 @@ def _code_values(img: object, name: str, data_range: float | None) -> np.ndarray
             f"{name} has values in [{lo:.6g}, {hi:.6g}] but data_range={dr:g} means "
             f"[0, {dr:g}]; pass the data_range that matches the images, or clip them to it"
         )
-    return np.clip(_round_half_away(x / dr * 255.0), 0.0, 255.0)
-
-
-def _rgb2gray(img: np.ndarray) -> np.ndarray:
-    """MATLAB ``rgb2gray`` of 8-bit code values, rounded to integers as for uint8 input."""
-    r, g, b = RGB2GRAY
-    return _round_half_away(r * img[..., 0] + g * img[..., 1] + b * img[..., 2])
+    return np.clip(matlab_round(x / dr * 255.0), 0.0, 255.0)
 
 
 def _planes(
@@ -185,7 +175,7 @@ def _planes(
         )
     a, b = srcs
     if channels == "grey":
-        a, b, f = (_rgb2gray(x) if x.shape[2] == 3 else x[..., 0] for x in (a, b, f))
+        a, b, f = (rgb2gray_u8(x) if x.shape[2] == 3 else x[..., 0] for x in (a, b, f))
         return a[None], b[None], f[None]
     if a.shape[2] != b.shape[2]:
         raise InputError(
@@ -195,7 +185,7 @@ def _planes(
     if a.shape[2] == 1 and f.shape[2] == 3:
         f = f[..., :1]  # MEFB: grey sources with a colour fused image use its first channel
     elif a.shape[2] == 3 and f.shape[2] == 1:
-        a, b = _rgb2gray(a)[..., None], _rgb2gray(b)[..., None]
+        a, b = rgb2gray_u8(a)[..., None], rgb2gray_u8(b)[..., None]
     return (np.moveaxis(x, 2, 0) for x in (a, b, f))  # type: ignore[return-value]
 
 
@@ -231,7 +221,7 @@ def _normalize1(x: np.ndarray) -> np.ndarray:
     hi = x.max(axis=(-2, -1), keepdims=True)
     lo = x.min(axis=(-2, -1), keepdims=True)
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = _round_half_away((x - lo) / (hi - lo) * 255.0)
+        out = matlab_round((x - lo) / (hi - lo) * 255.0)
     keep = (hi == 0) & (lo == 0)
     return np.where(keep, x, out)
 

@@ -65,6 +65,7 @@ from scipy import ndimage
 
 from .._checks import check_image
 from ..errors import InputError
+from ._checks import matlab_round, rgb2gray_u8, to_gray
 
 __all__ = [
     "INFO",
@@ -85,8 +86,6 @@ __all__ = [
     "viff",
 ]
 
-#: MATLAB ``rgb2gray`` weights (the first row of the inverse NTSC matrix).
-_RGB2GRAY = np.array([0.298936021293775, 0.587043074451121, 0.114020904255103])
 
 #: Tsallis exponent of Cvejic et al. (2006), the value MEFB uses.
 TSALLIS_Q = 1.85
@@ -95,13 +94,6 @@ TSALLIS_Q = 1.85
 # --------------------------------------------------------------------------------------------
 # Input handling: 8-bit code values and MEFB's colour rules
 # --------------------------------------------------------------------------------------------
-
-
-def _matlab_round(x: np.ndarray) -> np.ndarray:
-    """MATLAB ``round``: halves away from zero (NumPy rounds them to even)."""
-    r = np.floor(np.abs(x))
-    r += (np.abs(x) - r) >= 0.5
-    return np.copysign(r, x)
 
 
 def _to_u8(img: object, name: str, data_range: float | None) -> np.ndarray:
@@ -120,7 +112,7 @@ def _to_u8(img: object, name: str, data_range: float | None) -> np.ndarray:
                 f"{name} is uint16 but data_range={data_range!r}: uint16 code values span "
                 "65535; leave data_range out for uint16 images"
             )
-        return _matlab_round(arr / 257.0).astype(np.uint8)
+        return matlab_round(arr / 257.0).astype(np.uint8)
     if data_range is None:
         raise InputError(
             f"{name} is {arr.dtype}: MEFB's metrics work on 8-bit code values, so float "
@@ -137,12 +129,12 @@ def _to_u8(img: object, name: str, data_range: float | None) -> np.ndarray:
             f"{name} has values in [{lo:.6g}, {hi:.6g}] but data_range={dr:g} means "
             f"[0, {dr:g}]; pass the data_range that matches the image or clip it"
         )
-    return _matlab_round(np.clip(arr / dr, 0.0, 1.0) * 255.0).astype(np.uint8)
+    return matlab_round(np.clip(arr / dr, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
 def _rgb2gray_u8(img: np.ndarray) -> np.ndarray:
     """MATLAB ``rgb2gray`` of a uint8 ``(H, W, 3)`` image: weighted sum rounded to uint8."""
-    return np.clip(_matlab_round(img.astype(np.float64) @ _RGB2GRAY), 0, 255).astype(np.uint8)
+    return rgb2gray_u8(img).astype(np.uint8)
 
 
 def _check_sources(sources: object, n_min: int = 2) -> Sequence[object]:
@@ -252,7 +244,7 @@ def _normalize1(x: np.ndarray) -> np.ndarray:
         return d
     if hi == lo:
         return np.zeros_like(d)
-    return _matlab_round((d - lo) / (hi - lo) * 255.0)
+    return matlab_round((d - lo) / (hi - lo) * 255.0)
 
 
 def _mutual_info(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
@@ -607,7 +599,7 @@ def ag(fused: object, sources: object = None, *, data_range: float | None = None
     f = _to_u8(fused, "fused", data_range)
     _, srcs = _inputs(fused, sources, data_range, need_sources=False)
     if f.shape[2] == 3 and srcs and srcs[0].shape[2] == 1:
-        f = (f.astype(np.float64) @ _RGB2GRAY)[:, :, None]
+        f = to_gray(f.astype(np.float64))
     r, c = f.shape[:2]
     vals = []
     for k in range(f.shape[2]):
