@@ -62,5 +62,7 @@ def luminance(img: np.ndarray) -> np.ndarray:
         return x
     if x.shape[-1] == 1:
         return x[..., 0]
+    if x.ndim == 3:  # one multi-threaded pass, no per-channel temporaries
+        return cv2.transform(x, np.array([REC709_LUMA], np.float32))
     r, g, b = REC709_LUMA
     return (r * x[..., 0] + g * x[..., 1] + b * x[..., 2]).astype(np.float32)

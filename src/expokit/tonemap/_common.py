@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from .._checks import check_image
-from ..color import REC709_LUMA, srgb_encode_inplace
+from ..color import srgb_encode_inplace
 from ..errors import InputError
 
 log = logging.getLogger(__name__)
@@ -108,14 +108,6 @@ def check_encoding(encoding: object) -> Encoding:
             f"before the sRGB transfer function), got {encoding!r}"
         )
     return encoding  # type: ignore[return-value]
-
-
-def luminance_of(img: np.ndarray) -> np.ndarray:
-    """Rec. 709 luminance ``(H, W)`` float32 of ``(H, W, 3)`` linear RGB; grey passes."""
-    if img.shape[2] == 1:
-        return img[..., 0]
-    r, g, b = REC709_LUMA
-    return cv2.transform(img, np.array([[r, g, b]], np.float32))
 
 
 def log_floor(lum: np.ndarray) -> float:

@@ -7,6 +7,7 @@ import math
 import cv2
 import numpy as np
 
+from ..color import luminance
 from ._common import (
     Encoding,
     apply_luminance,
@@ -15,7 +16,6 @@ from ._common import (
     check_range,
     encode,
     log_average,
-    luminance_of,
 )
 
 
@@ -80,7 +80,7 @@ def tonemap_drago(
     saturation = check_range("saturation", saturation, 0.0, 10.0, "colour exponent, 1 keeps "
                              "the colours")
     encoding = check_encoding(encoding)
-    lum = luminance_of(img)
+    lum = luminance(img)
     avg = log_average(lum)
     if avg <= 0.0:
         return np.zeros(img.shape, np.float32)

@@ -55,6 +55,7 @@ import numpy as np
 from scipy import fft
 
 from .._checks import resolve_threads
+from ..color import luminance
 from ._common import (
     Encoding,
     apply_luminance,
@@ -64,7 +65,6 @@ from ._common import (
     check_range,
     encode,
     log_floor,
-    luminance_of,
 )
 
 #: The paper's transducer fit ``R = TRANSDUCER_GAIN * G ** TRANSDUCER_EXPONENT``.
@@ -297,7 +297,7 @@ def tonemap_mantiuk(
     if threads is not None:
         threads = check_int("threads", threads, 1, 1024, "worker threads for the FFTs")
     workers = resolve_threads(threads)
-    lum = luminance_of(img)
+    lum = luminance(img)
     floor = log_floor(lum)
     if floor <= 0.0:
         return np.zeros(img.shape, np.float32)

@@ -13,6 +13,7 @@ import math
 import cv2
 import numpy as np
 
+from ..color import luminance
 from ._common import (
     Encoding,
     apply_luminance,
@@ -23,7 +24,6 @@ from ._common import (
     check_range,
     encode,
     log_average,
-    luminance_of,
 )
 
 #: Centre and surround profile widths of the local operator (paper, section 3): alpha_1 =
@@ -34,7 +34,7 @@ SCALE_RATIO = 1.6
 
 def _key_scaled(img: np.ndarray, key: float) -> tuple[np.ndarray, np.ndarray] | None:
     """World luminance and key-scaled luminance (eq. 1-2); None for an all-black image."""
-    lum = luminance_of(img)
+    lum = luminance(img)
     avg = log_average(lum)
     if avg <= 0.0:
         return None
