@@ -259,6 +259,18 @@ def check_sources(
     return out
 
 
+def gaussian_1d(size: int, sigma: float) -> np.ndarray:
+    """Normalised 1-D Gaussian of ``size`` taps; its outer product is MATLAB's
+    ``fspecial('gaussian', size, sigma)``.
+
+    >>> round(float(gaussian_1d(11, 1.5)[5]), 6)
+    0.266012
+    """
+    x = np.arange(size, dtype=np.float64) - (size - 1) / 2.0
+    g = np.exp(-(x * x) / (2.0 * sigma * sigma))
+    return g / g.sum()
+
+
 def matlab_round(x: np.ndarray) -> np.ndarray:
     """MATLAB ``round``: halves away from zero (NumPy rounds them to even); exact for doubles.
 

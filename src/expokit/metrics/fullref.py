@@ -29,6 +29,7 @@ from ._checks import (
     check_pair,
     check_pair_unranged,
     check_sources,
+    gaussian_1d,
     size_of,
     to_gray,
 )
@@ -50,14 +51,7 @@ SSIM_SIGMA = 1.5
 MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 
 
-def _gaussian_1d(size: int = SSIM_WIN, sigma: float = SSIM_SIGMA) -> np.ndarray:
-    """Normalised 1-D Gaussian; its outer product is MATLAB ``fspecial('gaussian', 11, 1.5)``."""
-    x = np.arange(size, dtype=np.float64) - (size - 1) / 2.0
-    w = np.exp(-(x * x) / (2.0 * sigma * sigma))
-    return w / w.sum()
-
-
-_WINDOW = _gaussian_1d()
+_WINDOW = gaussian_1d(SSIM_WIN, SSIM_SIGMA)  # MATLAB fspecial('gaussian', 11, 1.5)
 
 
 def _filter_valid(a: np.ndarray) -> np.ndarray:

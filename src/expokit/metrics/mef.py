@@ -40,6 +40,7 @@ import numpy as np
 
 from ..errors import InputError
 from ._checks import RGB2GRAY, as_float64, check_sources, matlab_round, size_of
+from ._checks import gaussian_1d as gaussian_kernel_1d
 from ._table import MetricInfo
 
 #: Weights of the 3 scales of ``mef_ms_ssim.m`` (renormalised to sum 1 before use).
@@ -55,14 +56,6 @@ _EPS = float(np.finfo(np.float64).eps)
 # ---------------------------------------------------------------------------------------------
 # Small building blocks
 # ---------------------------------------------------------------------------------------------
-def gaussian_kernel_1d(size: int, sigma: float) -> np.ndarray:
-    """Normalised 1-D Gaussian of ``size`` taps; its outer product is MATLAB's
-    ``fspecial('gaussian', size, sigma)``."""
-    x = np.arange(size, dtype=np.float64) - (size - 1) / 2.0
-    g = np.exp(-(x * x) / (2.0 * sigma * sigma))
-    return g / g.sum()
-
-
 def _filter(img: np.ndarray, kernel: np.ndarray, *, valid: bool) -> np.ndarray:
     """Separable correlation of a 2-D float64 image with ``kernel`` along both axes.
 

@@ -74,6 +74,7 @@ from .._checks import check_image
 from ..errors import InputError
 from ._checks import (
     RGB2GRAY,  # noqa: F401 - the weights of channels="grey", for callers
+    gaussian_1d,
     matlab_round,
     rgb2gray_u8,
 )
@@ -192,13 +193,6 @@ def _planes(
 # --------------------------------------------------------------------------------------------
 # MATLAB filtering helpers (planes are (P, H, W); filtering runs over the last two axes)
 # --------------------------------------------------------------------------------------------
-
-
-def _gauss_1d(size: int, sigma: float) -> np.ndarray:
-    """1-D factor of MATLAB ``fspecial('gaussian', size, sigma)`` (normalised to sum 1)."""
-    x = np.arange(size, dtype=np.float64) - (size - 1) / 2.0
-    g = np.exp(-(x * x) / (2.0 * sigma * sigma))
-    return g / g.sum()
 
 
 def _sep_filter(planes: np.ndarray, g: np.ndarray, mode: Literal["same", "valid"]) -> np.ndarray:
@@ -408,8 +402,8 @@ def _ssim_yang_parts(
     return ssim, vx, vy, cxy
 
 
-_G7 = _gauss_1d(7, 1.5)  # ssim_yang: fspecial('gaussian', 7, 1.5), C1 = C2 = 2e-16
-_G11 = _gauss_1d(11, 1.5)  # Wang's ssim_index: fspecial('gaussian', 11, 1.5)
+_G7 = gaussian_1d(7, 1.5)  # ssim_yang: fspecial('gaussian', 7, 1.5), C1 = C2 = 2e-16
+_G11 = gaussian_1d(11, 1.5)  # Wang's ssim_index: fspecial('gaussian', 11, 1.5)
 _C_YANG = 2e-16
 _C1_SSIM = (0.01 * 255) ** 2
 _C2_SSIM = (0.03 * 255) ** 2

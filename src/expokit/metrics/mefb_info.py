@@ -65,7 +65,7 @@ from scipy import ndimage
 
 from .._checks import check_image
 from ..errors import InputError
-from ._checks import matlab_round, rgb2gray_u8, to_gray
+from ._checks import gaussian_1d, matlab_round, rgb2gray_u8, to_gray
 
 __all__ = [
     "INFO",
@@ -1001,13 +1001,6 @@ _VIFF_WEIGHTS = np.array([1.0, 0.0, 0.15, 1.0]) / 2.15
 _VIFF_MIN_SIZE = 41
 
 
-def _gauss_1d(size: int, sigma: float) -> np.ndarray:
-    """1-D factor of MATLAB ``fspecial('gaussian', size, sigma)`` (normalised)."""
-    x = np.arange(size, dtype=np.float64) - (size - 1) / 2.0
-    g = np.exp(-(x * x) / (2.0 * sigma * sigma))
-    return g / g.sum()
-
-
 def _filter_valid(img: np.ndarray, g: np.ndarray) -> np.ndarray:
     """MATLAB ``filter2(g g', img, 'valid')`` for a symmetric separable kernel."""
     r = (g.size - 1) // 2
@@ -1023,7 +1016,7 @@ def _viff_maps(
     out = []
     for scale in range(1, 5):
         n = 2 ** (4 - scale + 1) + 1
-        g1 = _gauss_1d(n, n / 5.0)
+        g1 = gaussian_1d(n, n / 5.0)
         if scale > 1:
             ref = _filter_valid(ref, g1)[::2, ::2]
             dist = _filter_valid(dist, g1)[::2, ::2]
