@@ -134,6 +134,16 @@ def expand(paths: list[Path]) -> list[Path]:
     return paths
 
 
+def need_torch(what: str) -> None:
+    """Fail with the extra to install when PyTorch (and safetensors) are absent."""
+    import importlib.util
+
+    for module in ("torch", "safetensors"):
+        if importlib.util.find_spec(module) is None:
+            raise MissingResourceError(f"{what} needs {module}, which is not installed: "
+                                       'pip install "expokit[torch]"')
+
+
 def first_exif(path: Path) -> bytes | None:
     from ..io import read_exif
 
@@ -159,21 +169,37 @@ def fuse(
     bit_depth: Annotated[int | None, typer.Option(
         help="8 or 16 bits for PNG/TIFF output (default 8; EXR/HDR are float).")] = None,
     threads: Annotated[int | None, typer.Option(help="Worker threads.")] = None,
+    method: Annotated[str, typer.Option(
+        help="mertens (classical) or deepfuse (learned; needs the torch extra).")] = "mertens",
+    weights: Annotated[str, typer.Option(
+        help="deepfuse only: shipped weights name or a .safetensors file.")] = "deepfuse",
+    tile: Annotated[int, typer.Option(help="deepfuse only: tile size in pixels.")] = 512,
 ) -> None:
-    """Fuse a bracket into one well-exposed image (Mertens exposure fusion).
+    """Fuse a bracket into one well-exposed image (Mertens exposure fusion or DeepFuse).
 
     Example: expokit fuse IMG_1.jpg IMG_2.jpg IMG_3.jpg -o fused.jpg
     """
-    from ..fusion import fuse_mertens
     from ..io import write_image
 
+    if method not in ("mertens", "deepfuse"):
+        raise InputError(f"--method {method!r} is not known: use mertens or deepfuse")
     paths = expand(images)
     check_output(output, paths)
     frames = read_frames(paths)
     frames = _maybe_align(frames, paths, align)
-    with err.status("fusing"):
-        fused = fuse_mertens(frames, contrast_weight=contrast, saturation_weight=saturation,
-                             exposure_weight=exposure, sigma=sigma, threads=threads, paths=paths)
+    with err.status(f"fusing ({method})"):
+        if method == "deepfuse":
+            need_torch("--method deepfuse")
+            from ..fusion.deepfuse import fuse_deepfuse
+
+            fused = fuse_deepfuse(frames, weights=weights, tile=tile, threads=threads,
+                                  paths=paths)
+        else:
+            from ..fusion import fuse_mertens
+
+            fused = fuse_mertens(frames, contrast_weight=contrast, saturation_weight=saturation,
+                                 exposure_weight=exposure, sigma=sigma, threads=threads,
+                                 paths=paths)
     write_image(output, fused, bit_depth=bit_depth, exif=first_exif(paths[0]), inputs=paths)
     err.print(f"wrote {output} ({fused.shape[1]}x{fused.shape[0]}, fused from {len(paths)} "
               "exposures)")
@@ -493,6 +519,159 @@ def eval_cmd(
     written = write_report(rows, items, names, out_dir)
     out.print((out_dir / "table.md").read_text(), markup=False, highlight=False)
     err.print("wrote " + ", ".join(str(p) for p in [out_dir / "results.csv", *written.values()]))
+
+# --- learned models --------------------------------------------------------------------------
+train_app = typer.Typer(help="Train a learned model (CPU by default, CUDA when present).",
+                        no_args_is_help=True)
+app.add_typer(train_app, name="train")
+
+ConfigOpt = Annotated[Path | None, typer.Option(
+    "--config", "-c", help="TOML config (default: the shipped one's defaults).")]
+RunDir = Annotated[Path, typer.Option("--out", "-o", help="Run folder: checkpoint, log.csv, "
+                                      "config.toml.")]
+SetOpt = Annotated[list[str] | None, typer.Option(
+    "--set", help="Override a config key, e.g. --set loop.steps=200 (repeatable).")]
+ResumeOpt = Annotated[bool, typer.Option(help="Continue from the run folder's checkpoint.")]
+ExportOpt = Annotated[Path | None, typer.Option(
+    "--export", help="After training, export weights to this .safetensors file.")]
+
+
+def parse_overrides(items: list[str] | None) -> dict[str, Any]:
+    """``["loop.steps=10", "data.patch=64"]`` -> ``{"loop.steps": 10, ...}`` (TOML values)."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
+
+    result: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"--set {item!r} is not KEY=VALUE, e.g. --set loop.steps=200")
+        try:
+            value = tomllib.loads(f"v = {text}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = text  # a bare word is a string
+        result[key.strip()] = value
+    return result
+
+
+def _train(kind: str, config: Path | None, out_dir: Path, resume: bool, overrides: list[str] | None,
+           export: Path | None) -> None:
+    need_torch(f"expokit train {kind}")
+    if config is not None and not config.is_file():
+        raise InputError(f"config {config} does not exist: give a TOML file such as "
+                         f"configs/{kind}.toml")
+    if kind == "deepfuse":
+        from ..train.deepfuse import export_deepfuse as export_fn
+        from ..train.deepfuse import train_deepfuse as train_fn
+    else:
+        from ..train.uec import export_uec as export_fn
+        from ..train.uec import train_uec as train_fn
+    result = train_fn(config, out_dir, resume=resume, overrides=parse_overrides(overrides))
+    scores = ", ".join(f"{k} {v:.4f}" for k, v in result.val.items())
+    err.print(f"trained {kind} to step {result.step} in {result.seconds:.0f} s"
+              + (f"; validation: {scores}" if scores else "") + f"; run folder {out_dir}")
+    if export is not None:
+        digest = export_fn(out_dir, export)
+        err.print(f"exported {export} (sha256 {digest[:16]}...)")
+
+
+@train_app.command("deepfuse")
+@handle_errors
+def train_deepfuse_cmd(config: ConfigOpt = None, out_dir: RunDir = Path("runs/deepfuse"),
+                       resume: ResumeOpt = True, overrides: SetOpt = None,
+                       export: ExportOpt = None) -> None:
+    """Train DeepFuse with the MEF-SSIM loss on MEFB pairs (minus Ma 2015) and simulated brackets.
+
+    Example: expokit train deepfuse --config configs/deepfuse.toml --out runs/deepfuse
+    """
+    _train("deepfuse", config, out_dir, resume, overrides, export)
+
+
+@train_app.command("uec")
+@handle_errors
+def train_uec_cmd(config: ConfigOpt = None, out_dir: RunDir = Path("runs/uec"),
+                  resume: ResumeOpt = True, overrides: SetOpt = None,
+                  export: ExportOpt = None) -> None:
+    """Train UEC exposure correction on simulated multi-exposure sequences (no labels).
+
+    Example: expokit train uec --config configs/uec.toml --out runs/uec
+    """
+    _train("uec", config, out_dir, resume, overrides, export)
+
+
+@app.command()
+@handle_errors
+def correct(
+    images: Annotated[list[Path], typer.Argument(help="Image(s) to correct, or one folder.",
+                                                 show_default=False)],
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="Output file (one image) or folder (several); default: "
+        "NAME_corrected.EXT beside each input.")] = None,
+    reference: Annotated[Path | None, typer.Option(
+        help="Correct toward this image's exposure.")] = None,
+    ev: Annotated[float | None, typer.Option(
+        help="Correct toward the default exposure shifted by EV stops.")] = None,
+    weights: Annotated[str, typer.Option(
+        help="Shipped weights name or a .safetensors file.")] = "uec",
+    threads: Annotated[int | None, typer.Option(help="Worker threads.")] = None,
+) -> None:
+    """Correct the exposure of photos with UEC, toward a reference image or an EV offset.
+
+    Without --reference or --ev the shipped default exposure is the target. Output keeps the
+    input's bit depth (8 or 16).
+
+    Example: expokit correct dark.jpg -o fixed.jpg --reference nice.jpg
+    """
+    from ..io import read_image, write_image
+
+    if reference is not None and ev is not None:
+        raise InputError("give --reference or --ev, not both")
+    need_torch("expokit correct")
+    from ..correct import correct_exposure
+
+    paths = expand(images)
+    if len(paths) == 1 and output is not None and output.suffix:
+        targets = [output]
+    else:
+        if output is not None and output.exists() and not output.is_dir():
+            raise InputError(f"{output} is a file but {len(paths)} images are to be written: "
+                             "give a folder with -o")
+        folder = output
+        targets = [(folder / p.name) if folder is not None else
+                   p.with_name(f"{p.stem}_corrected{p.suffix}") for p in paths]
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
+    for t in targets:
+        check_output(t, paths)
+    ref = read_image(reference) if reference is not None else None
+    for path, target in track(list(zip(paths, targets, strict=True)), description="correcting",
+                              console=err, transient=True, disable=len(paths) < 2):
+        img = read_image(path)
+        fixed = correct_exposure(img, reference=ref, ev=ev, weights=weights, threads=threads)
+        depth = 16 if img.dtype == np.uint16 else 8
+        write_image(target, fixed, bit_depth=depth if target.suffix.lower() in (
+            ".png", ".tif", ".tiff") else None, exif=first_exif(path), inputs=paths)
+        err.print(f"wrote {target}", highlight=False)
+
+
+@app.command()
+@handle_errors
+def models() -> None:
+    """List the learned models' weights shipped with expokit: data, scores, SHA-256."""
+    need_torch("expokit models")
+    from ..models.zoo import list_pretrained
+
+    table = Table("name", "file", "trained on", "scores", "sha256")
+    for row in list_pretrained():
+        data = row.get("data", "")
+        if not isinstance(data, str):
+            data = data.get("summary", "") if isinstance(data, dict) else str(data)
+        scores = ", ".join(f"{k} {v:.4g}" for k, v in (row.get("scores") or {}).items())
+        table.add_row(str(row.get("name")), str(row.get("file")), str(data), scores,
+                      str(row.get("sha256", ""))[:16])
+    out.print(table)
 
 
 def main() -> None:
