@@ -39,7 +39,7 @@ import cv2
 import numpy as np
 
 from .._checks import check_image, to_float32
-from ..color import linear_to_srgb, luminance, srgb_to_linear
+from ..color import REC709_LUMA, linear_to_srgb, luminance, srgb_to_linear
 from ..errors import InputError
 from ..io import read_image
 from ..tonemap import tonemap_reinhard
@@ -783,13 +783,16 @@ def _make_blobs(rng: np.random.Generator, count: int, rad: np.ndarray, n_shots: 
         yr = -xx * math.sin(ang) + yy * math.cos(ang)
         p = rng.uniform(1.5, 4.0)  # superellipse exponent: rounded to boxy
         alpha = ((np.abs(xr / ax) ** p + np.abs(yr / ay) ** p) <= 1.0).astype(np.float32)
-        # texture: coarse noise upsampled, times a colour and a brightness 2-8x above or below
-        # the scene's log-average, so that the object stands out as a ghost would
-        coarse = rng.uniform(0.5, 1.5, (4, 4)).astype(np.float32)
-        tex = cv2.resize(coarse, (bw, bh), interpolation=cv2.INTER_CUBIC)
-        colour = rng.uniform(0.3, 1.0, ch).astype(np.float32)
-        bright = level * 2.0 ** (rng.choice([-1.0, 1.0]) * rng.uniform(1.0, 3.0))
-        texture = np.maximum(tex, 0.05)[..., None] * colour * np.float32(bright)
+        # texture: coarse noise upsampled (luminance factor 0.6..1.4), times a colour of unit
+        # luminance and a brightness 2**1.5-8x above or below the scene's log-average, so that
+        # every object pixel differs from a mid-grey background by more than 40 %
+        coarse = rng.uniform(0.7, 1.3, (4, 4)).astype(np.float32)
+        tex = np.clip(cv2.resize(coarse, (bw, bh), interpolation=cv2.INTER_CUBIC), 0.6, 1.4)
+        colour = rng.uniform(0.3, 1.0, 3)
+        colour /= float(np.dot(colour, REC709_LUMA))
+        colour = colour[:ch] if ch == 3 else np.ones(1)
+        bright = level * 2.0 ** (rng.choice([-1.0, 1.0]) * rng.uniform(1.5, 3.0))
+        texture = tex[..., None] * colour.astype(np.float32) * np.float32(bright)
         # a straight trajectory: the reference position plus (i - ref) steps of 3-10 % of
         # the image side in a random direction
         y0 = int(rng.integers(0, max(1, h - bh + 1)))
@@ -841,8 +844,9 @@ def simulate_bracket(
     """Render an exposure bracket of a scene, with its ground-truth radiance and target.
 
     Shot ``i`` has exposure time ``base_time * 2 ** evs[i]``. Before rendering, each shot's
-    scene is built from ``radiance``: moving objects (textured superellipse blobs, 2-8x
-    brighter or darker than the scene's log-average, on straight trajectories of 3-10 % of
+    scene is built from ``radiance``: moving objects (textured superellipse blobs of radius
+    6-14 % of the shorter side, 2.8-8x brighter or darker than the scene's log-average, hard
+    edges, on straight trajectories of 3-10 % of
     the image side per shot) are pasted at the shot's positions, then, for shots other than
     the reference, camera shake warps the radiance by a small random similarity
     (translation ``shake_px * U(0.5, 1)`` in a random direction, rotation and scaling that
