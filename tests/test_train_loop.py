@@ -104,7 +104,7 @@ def test_resume_equals_uninterrupted(tmp_path):
           run_config=run, progress=False)  # fmt: skip
 
     def stopping_batch_fn(step, rng):
-        if step == 20:
+        if step == 22:
             raise KeyboardInterrupt
         return batch_fn(step, rng)
 
@@ -112,7 +112,7 @@ def test_resume_equals_uninterrupted(tmp_path):
         train(make_net(), loss_fn=mse, batch_fn=stopping_batch_fn, config=cfg,
               out_dir=tmp_path / "b", run_config=run, progress=False)  # fmt: skip
     ckpt = torch.load(tmp_path / "b" / "checkpoint.pt", weights_only=True)
-    assert ckpt["step"] == 20  # Ctrl-C at step 20 saved the 20 completed steps
+    assert ckpt["step"] == 22  # Ctrl-C at step 22 saved the 22 completed steps
 
     # Scramble global RNG state: the checkpoint must restore it.
     torch.manual_seed(999)
@@ -124,7 +124,7 @@ def test_resume_equals_uninterrupted(tmp_path):
     resumed_state = resumed.state_dict()
     for name, a in full.state_dict().items():
         assert torch.equal(a, resumed_state[name]), name
-    # Sanity: the 20-step checkpoint really is a different state from the 40-step one.
+    # Sanity: the 22-step checkpoint really is a different state from the 40-step one.
     assert not torch.equal(ckpt["model"]["out.weight"], resumed_state["out.weight"])
     rows_a = read_log(tmp_path / "a" / "log.csv")
     rows_b = read_log(tmp_path / "b" / "log.csv")
@@ -217,3 +217,33 @@ def test_loop_config_from_toml(tmp_path):
     assert run.loop == LoopConfig(steps=10, lr=1.0, grad_clip=0.5)
     with pytest.raises(InputError, match="choose one of 'cosine', 'constant'"):
         load_config(RunConfig, {"loop": {"scheduler": "linear"}})
+
+
+def test_threads_restored_and_progress_bar(tmp_path, capsys):
+    before = torch.get_num_threads()
+    cfg = LoopConfig(steps=2, threads=2, log_every=1)
+    train(make_net(), loss_fn=mse, batch_fn=batch_fn, config=cfg, out_dir=tmp_path, progress=True)
+    assert torch.get_num_threads() == before
+    assert "2/2" in capsys.readouterr().err  # tqdm writes to stderr
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_auto_and_resume(tmp_path):  # pragma: no cover - CPU CI
+    cfg = LoopConfig(steps=10, ckpt_every=5, log_every=5)
+    full = make_net()
+    train(full, loss_fn=mse, batch_fn=batch_fn, config=cfg, out_dir=tmp_path / "a", progress=False)
+    assert next(full.parameters()).device.type == "cuda"
+
+    def stop(step, rng):
+        if step == 5:
+            raise KeyboardInterrupt
+        return batch_fn(step, rng)
+
+    with pytest.raises(KeyboardInterrupt):
+        train(make_net(), loss_fn=mse, batch_fn=stop, config=cfg, out_dir=tmp_path / "b",
+              progress=False)  # fmt: skip
+    resumed = make_net()
+    train(resumed, loss_fn=mse, batch_fn=batch_fn, config=cfg, out_dir=tmp_path / "b",
+          progress=False)  # fmt: skip
+    for (k, a), b in zip(full.state_dict().items(), resumed.state_dict().values(), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6, msg=k)

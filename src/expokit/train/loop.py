@@ -465,6 +465,7 @@ def _train(
 
     step = 0
     val: dict[str, float] = {}
+    window: list[float] = []
     trained_seconds = 0.0
     if resume and ckpt_path.is_file():
         ckpt = _load_checkpoint(ckpt_path)
@@ -481,6 +482,7 @@ def _train(
         _set_rng_state(ckpt["rng"], device)
         step = int(ckpt["step"])
         val = dict(ckpt.get("val", {}))
+        window = [float(v) for v in ckpt.get("window", [])]
         trained_seconds = float(ckpt.get("seconds", 0.0))
         log.load(upto_step=step)
         logger.info("resuming %s at step %d", out, step)
@@ -502,6 +504,7 @@ def _train(
             "scheduler": scheduler.state_dict(),
             "rng": _rng_state(device),
             "val": dict(val),
+            "window": list(window),  # losses since the last log row, so rows match on resume
             "seconds": trained_seconds + (time.perf_counter() - session_start),
             "run_config": _run_config_dict(run_config),
             "loop_config": config_to_dict(config),
@@ -510,8 +513,8 @@ def _train(
             torch.save(state, tmp)
 
     session_start = time.perf_counter()
-    window: list[float] = []
     done = step
+    updating = False
     bar = tqdm(total=config.steps, initial=step, disable=not progress, desc=out.name)
     try:
         for s in range(step, config.steps):
@@ -534,10 +537,12 @@ def _train(
             if config.grad_clip is not None:
                 nn.utils.clip_grad_norm_(params, config.grad_clip)
             lr = optimizer.param_groups[0]["lr"]
+            updating = True  # Ctrl-C from here to `done = s + 1` leaves a half-taken step
             optimizer.step()
             scheduler.step()
-            done = s + 1
             window.append(value)
+            done = s + 1
+            updating = False
             bar.update(1)
             bar.set_postfix(loss=f"{value:.4g}", refresh=False)
 
@@ -563,8 +568,16 @@ def _train(
                 save(done)
     except KeyboardInterrupt:
         bar.close()
-        save(done)
-        logger.warning("interrupted: checkpoint at step %d in %s", done, ckpt_path)
+        if updating:
+            logger.warning(
+                "interrupted during the optimiser update of step %d; keeping the last periodic "
+                "checkpoint in %s",
+                done + 1,
+                ckpt_path,
+            )
+        else:
+            save(done)
+            logger.warning("interrupted: checkpoint at step %d in %s", done, ckpt_path)
         raise
     bar.close()
     if done == step and not ckpt_path.is_file():
