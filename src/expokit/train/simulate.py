@@ -98,7 +98,8 @@ class Camera:
         iso: sensitivity, > 0. The analog gain is ``iso / 100``: at ISO 400 a quarter of the
             base-ISO photo-electrons reach saturation, so the same exposure is noisier.
         full_well: photo-electrons at saturation (exposure 1) at ISO 100, > 0;
-            ``float("inf")`` gives a sensor without shot noise.
+            ``float("inf")`` gives a noise-free sensor (the read noise, relative to the full
+            well, vanishes too): exact renderings for tests and ground truth.
         read_noise: standard deviation of the Gaussian read noise in electrons (input
             referred, amplified by the gain like the signal), >= 0.
         bit_depth: 8 (uint8 output) or 16 (uint16 output).
@@ -623,6 +624,8 @@ def _jpeg(img: np.ndarray, quality: int) -> np.ndarray:
     if not ok:  # pragma: no cover - OpenCV always encodes uint8 images
         raise InputError("OpenCV could not encode the image as JPEG")
     dec = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
+    if dec is None:  # pragma: no cover - OpenCV decodes what it encoded
+        raise InputError("OpenCV could not decode its own JPEG")
     if dec.ndim == 2:
         dec = dec[:, :, None]
     elif img.shape[2] == 3:
