@@ -71,7 +71,9 @@ def test_unknown_key_names_key_section_file_and_suggestion(tmp_path):
     msg = str(err.value)
     assert "unknown key 'widht'" in msg and "[model]" in msg and str(p) in msg
     assert "did you mean 'width'?" in msg and "kind, width, dropout, scale" in msg
-    with pytest.raises(InputError, match=r"unknown key 'nmae' in section the top level.*'name'"):
+    with pytest.raises(
+        InputError, match=r"unknown key 'nmae' in the top level of the given.*'name'"
+    ):
         load_config(Run, {"nmae": "x"})
     with pytest.raises(InputError, match=r"unknown key 'zzz'.*Valid keys in \[data\]"):
         load_config(Run, {"data": {"zzz": 1}})
@@ -121,6 +123,11 @@ def test_overrides():
         load_config(Run, {"name": "a"}, **{"name.x": 1})
 
 
+def test_nested_instances_accepted():
+    model = Model(width=2)
+    assert load_config(Run, {"model": model}).model is model
+
+
 def test_inputs_not_modified():
     src = {"data": {"crop": 8}}
     load_config(Run, src, **{"data.crop": 9})
@@ -165,3 +172,23 @@ def test_none_with_non_none_default_cannot_be_dumped(tmp_path):
 
     with pytest.raises(InputError, match="'x' is None but its default is 5"):
         dump_config(Odd(x=None), tmp_path / "o.toml")
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str = "s"
+    lr: float | None = None
+
+
+@dataclass(frozen=True)
+class Staged:
+    stages: tuple[Stage, ...] = (Stage("a", 0.1), Stage("b"))
+    maybe: Model | None = None
+
+
+def test_tuple_of_tables_round_trip(tmp_path):
+    cfg = Staged(stages=(Stage("x", 1e-4), Stage("y")), maybe=Model(width=3))
+    dump_config(cfg, tmp_path / "s.toml")
+    assert load_config(Staged, tmp_path / "s.toml") == cfg
+    dump_config(Staged(), tmp_path / "d.toml")
+    assert load_config(Staged, tmp_path / "d.toml") == Staged()

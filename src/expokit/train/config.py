@@ -60,7 +60,7 @@ _MISSING = object()
 
 
 def _where(section: str, origin: str) -> str:
-    name = f"[{section}]" if section else "the top level"
+    name = f"section [{section}]" if section else "the top level"
     return f"{name} of {origin}"
 
 
@@ -137,6 +137,8 @@ class _Converter:
         if tp is Any:
             return value
         if dataclasses.is_dataclass(tp) and isinstance(tp, type):
+            if isinstance(value, tp):
+                return value
             if not isinstance(value, Mapping):
                 raise self.fail(key, tp, value, f"write it as a table [{key}]")
             return self.build(tp, value, key)
@@ -233,7 +235,7 @@ class _Converter:
                 close = difflib.get_close_matches(str(key), names, n=1)
                 hint = f"did you mean '{close[0]}'? " if close else ""
                 raise InputError(
-                    f"unknown key '{key}' in section {_where(section, self.origin)}; "
+                    f"unknown key '{key}' in {_where(section, self.origin)}; "
                     f"{hint}Valid keys in {f'[{section}]' if section else 'the top level'}: "
                     f"{', '.join(names)}"
                 )
