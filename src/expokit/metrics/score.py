@@ -65,12 +65,17 @@ def score(
         data_range: span of the image values; required for float display-referred images,
             255 / 65535 by default for uint8 / uint16.
         options: extra keyword arguments per metric, e.g.
-            ``{"lpips": {"weights_path": "alexnet-owt-7be5be79.pth"}}``.
+            ``{"lpips": {"weights_path": "alexnet-owt-7be5be79.pth"}}``; learned metrics take
+            their weights file as ``{"musiq": {"checkpoint": "musiq_koniq_ckpt-e95806b9.pth"}}``
+            (or from ``$EXPOKIT_MUSIQ_CHECKPOINT`` / ``$EXPOKIT_DBCNN_CHECKPOINT``).
 
     Returns:
         ``{name: value}`` in the order of ``metrics``.
 
     Raises:
+        MissingResourceError: for a metric that needs a checkpoint (:attr:`MetricInfo.
+            needs_checkpoint`) when none is given or the file does not exist, before anything
+            is computed.
         InputError: for an unknown metric name (with the valid ones), a fusion metric without
             sources, a full-reference metric without a reference, options for a metric not
             requested, or anything the metrics themselves refuse.
@@ -91,6 +96,12 @@ def score(
             f"options given for {', '.join(unknown)}, which is not in metrics: add it to "
             "metrics or drop its options"
         )
+    for info in infos:
+        if info.needs_checkpoint:
+            # Fail before any image is read or any other metric computed.
+            from .learned import resolve_checkpoint
+
+            resolve_checkpoint(info.name, opts.get(info.name, {}).get("checkpoint"))
     need_ref = [i.name for i in infos if i.needs_reference]
     need_src = [i.name for i in infos if i.needs_sources]
     if need_ref and reference is None:
