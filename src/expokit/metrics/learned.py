@@ -124,7 +124,7 @@ def resolve_checkpoint(name: str, checkpoint: object) -> Path:
     if name not in CHECKPOINT_ENV:
         raise InputError(f"no learned metric {name!r}; valid names: {', '.join(CHECKPOINT_ENV)}")
     env = CHECKPOINT_ENV[name]
-    source = "checkpoint"
+    source = "the checkpoint argument"
     if checkpoint is None:
         value = os.environ.get(env, "")
         if not value:
