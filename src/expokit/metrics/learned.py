@@ -28,6 +28,14 @@ removed once; then every key and shape must match the network: a file of another
 raises :class:`~expokit.errors.InputError` naming the first offending keys. Loaded models are
 cached per (file, device), so scoring many images reads the file once.
 
+How far this is verified: with random weights in pyiqa's key layout, pyiqa's own architecture
+code (``musiq_arch.py``, ``dbcnn_arch.py`` and its multi-scale preprocessing, IQA-PyTorch commit
+01ae427, run with stand-ins for its download and registry helpers) and these networks agree to
+1.5e-6 (MUSIQ, KonIQ and AVA heads, three image sizes) and exactly (DBCNN). Scores with the
+released trained checkpoints were not available when this was written;
+``benchmarks/validate_learned_iqa.py --pyiqa`` compares both on real images for anyone who has
+pyiqa and the files.
+
 Images are ``(H, W)`` or ``(H, W, C)`` display-referred values (uint8/uint16 code values, or
 float in ``[0, data_range]``), at least 32 pixels a side; grey images are repeated to RGB. The
 networks run in float32 (the precision they were trained in) on ``device``; the whole image is
