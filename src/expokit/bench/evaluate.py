@@ -6,7 +6,7 @@ import csv
 import json
 import logging
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -84,8 +84,12 @@ def evaluate(
     csv_path: Path,
     *,
     advance: Callable[[], None] | None = None,
+    options: Mapping[str, Mapping[str, object]] | None = None,
 ) -> list[Row]:
     """Score every fused image of every item with every metric; resume from ``csv_path``.
+
+    ``options`` holds extra keyword arguments per metric, as for
+    :func:`expokit.metrics.score` (e.g. ``{"musiq": {"checkpoint": path}}``).
 
     Each finished (image, method) pair is written to ``csv_path`` at once (atomically), so an
     interrupted run restarts where it stopped. A metric that cannot score a pair (for
@@ -109,7 +113,8 @@ def evaluate(
             todo = [m for m in metrics if (item.name, method, m) not in done]
             for m in todo:
                 try:
-                    value = score(fused, sources=list(item.sources), metrics=[m])[m]
+                    value = score(fused, sources=list(item.sources), metrics=[m],
+                                  options=options)[m]
                 except InputError as exc:
                     failures.setdefault(m, []).append(f"{item.name}/{method}: {exc}")
                     value = math.nan

@@ -434,6 +434,22 @@ def demo(
     out.print(table)
 
 
+def checkpoint_options(items: list[str] | None) -> dict[str, dict[str, object]]:
+    """``["musiq=a.pth"]`` -> ``{"musiq": {"checkpoint": Path("a.pth")}}`` for ``score()``."""
+    from ..metrics import METRICS
+
+    options: dict[str, dict[str, object]] = {}
+    for item in items or []:
+        name, sep, path = item.partition("=")
+        name = name.strip()
+        if not sep or name not in METRICS or not METRICS[name].needs_checkpoint:
+            learned = ", ".join(n for n, i in METRICS.items() if i.needs_checkpoint)
+            raise InputError(f"--checkpoint {item!r} must be NAME=PATH with NAME one of "
+                             f"{learned}")
+        options[name] = {"checkpoint": Path(path)}
+    return options
+
+
 @app.command("score")
 @handle_errors
 def score_cmd(
@@ -445,6 +461,9 @@ def score_cmd(
     reference: Annotated[Path | None, typer.Option(help="Reference image.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     list_metrics: Annotated[bool, typer.Option("--list", help="List the metrics.")] = False,
+    checkpoints: Annotated[list[str] | None, typer.Option(
+        "--checkpoint", help="Weights of a learned metric: NAME=PATH, e.g. "
+        "musiq=musiq_koniq_ckpt.pth (repeatable).")] = None,
 ) -> None:
     """Score one fused or restored image with quality metrics.
 
@@ -459,14 +478,19 @@ def score_cmd(
         for name, info in METRICS.items():
             rng = "..".join("-inf" if i == 0 and v is None else "inf" if v is None else f"{v:g}"
                             for i, v in enumerate(info.range))
+            what = info.description + (f" (needs --checkpoint {name}=PATH or "
+                                       f"${info.checkpoint_env})" if info.needs_checkpoint
+                                       else "")
             table.add_row(name, info.kind, "higher" if info.higher_is_better else "lower",
-                          rng, info.description)
+                          rng, what)
         out.print(table)
         return
     if fused is None:
         raise InputError("give the image to score (or --list to see the metrics)")
     names = [m.strip() for m in metrics.split(",") if m.strip()]
-    values = score(fused, sources=sources or None, reference=reference, metrics=names)
+    options = checkpoint_options(checkpoints)
+    values = score(fused, sources=sources or None, reference=reference, metrics=names,
+                   options=options or None)
     if as_json:
         out.print_json(json.dumps(values))
         return
@@ -489,6 +513,8 @@ def eval_cmd(
         "--fuse", help="Also fuse every bracket with these expokit methods, e.g. mertens.")]
     = None,
     limit: Annotated[int | None, typer.Option(help="Only the first N brackets.")] = None,
+    checkpoints: Annotated[list[str] | None, typer.Option(
+        "--checkpoint", help="Weights of a learned metric: NAME=PATH (repeatable).")] = None,
 ) -> None:
     """Score every method's fused images of a data set: CSV, JSON, markdown table, plots.
 
@@ -515,7 +541,8 @@ def eval_cmd(
     with Progress(console=err, transient=True) as bar:
         task = bar.add_task("scoring", total=total)
         rows = evaluate(items, names, out_dir / "results.csv",
-                        advance=lambda: bar.advance(task))
+                        advance=lambda: bar.advance(task),
+                        options=checkpoint_options(checkpoints) or None)
     written = write_report(rows, items, names, out_dir)
     out.print((out_dir / "table.md").read_text(), markup=False, highlight=False)
     err.print("wrote " + ", ".join(str(p) for p in [out_dir / "results.csv", *written.values()]))

@@ -109,6 +109,7 @@ def _how_to_pass(name: str) -> str:
     return (
         f"pass checkpoint=PATH to expokit.metrics.{name}(), "
         f"options={{{name!r}: {{'checkpoint': PATH}}}} to expokit.metrics.score(), "
+        f"--checkpoint {name}=PATH to `expokit score`, "
         f"or set the environment variable {CHECKPOINT_ENV[name]}=PATH"
     )
 
