@@ -66,3 +66,83 @@ def luminance(img: np.ndarray) -> np.ndarray:
         return cv2.transform(x, np.array([REC709_LUMA], np.float32))
     r, g, b = REC709_LUMA
     return (r * x[..., 0] + g * x[..., 1] + b * x[..., 2]).astype(np.float32)
+
+
+#: Full-range BT.601 (JPEG/JFIF) RGB -> YCbCr matrix for [0, 1] data; Cb/Cr are offset by 0.5.
+_YCBCR = np.array(
+    [[0.299, 0.587, 0.114],
+     [-0.168735891647856, -0.331264108352144, 0.5],
+     [0.5, -0.418687589158345, -0.081312410841655]],
+    np.float64,
+)
+_YCBCR_INV = np.linalg.inv(_YCBCR)
+
+
+def rgb_to_ycbcr(img: np.ndarray) -> np.ndarray:
+    """Full-range BT.601 (JPEG) YCbCr of a display-referred RGB image in [0, 1].
+
+    ``Y = 0.299 R + 0.587 G + 0.114 B``, ``Cb = 0.5 + (B - Y) / 1.772``,
+    ``Cr = 0.5 + (R - Y) / 1.402``: grey pixels have ``Cb = Cr = 0.5``. The Y weights are
+    MATLAB ``rgb2gray``'s (up to its 4-digit rounding), so MEF-SSIM of the Y channel is the
+    metric's own grey image.
+
+    Args:
+        img: ``(..., 3)`` RGB, float in [0, 1] (uint8/uint16 are scaled to [0, 1] first).
+
+    Returns:
+        float32 ``(..., 3)`` array of Y, Cb, Cr, each in [0, 1] for inputs in [0, 1].
+
+    Raises:
+        InputError: if the last axis does not have 3 channels.
+
+    >>> ycc = rgb_to_ycbcr(np.array([[[1.0, 0.0, 0.0]]]))
+    >>> [round(float(v), 4) for v in ycc[0, 0]]
+    [0.299, 0.3313, 1.0]
+    >>> [round(float(v), 4) for v in rgb_to_ycbcr(np.full((1, 1, 3), 0.25))[0, 0]]
+    [0.25, 0.5, 0.5]
+    """
+    x = _rgb_float(img, "img")
+    out = x @ _YCBCR.T.astype(np.float32)
+    out[..., 1:] += np.float32(0.5)
+    return out
+
+
+def ycbcr_to_rgb(img: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`rgb_to_ycbcr` (full-range BT.601); the result is not clipped.
+
+    Args:
+        img: ``(..., 3)`` float Y, Cb, Cr (Cb/Cr centred at 0.5).
+
+    Returns:
+        float32 ``(..., 3)`` RGB; values may leave [0, 1] for YCbCr triples outside the RGB cube.
+
+    Raises:
+        InputError: if the last axis does not have 3 channels.
+
+    >>> rgb = ycbcr_to_rgb(np.array([[[0.299, 0.5 - 0.299 / 1.772, 1.0]]]))
+    >>> [round(float(v), 4) for v in rgb[0, 0]]
+    [1.0, 0.0, 0.0]
+    >>> x = np.random.default_rng(0).random((4, 5, 3))
+    >>> bool(np.abs(ycbcr_to_rgb(rgb_to_ycbcr(x)) - x).max() < 1e-5)
+    True
+    """
+    x = _rgb_float(img, "img").copy()
+    x[..., 1:] -= np.float32(0.5)
+    return x @ _YCBCR_INV.T.astype(np.float32)
+
+
+def _rgb_float(img: np.ndarray, name: str) -> np.ndarray:
+    """float32 view/copy of a ``(..., 3)`` array; integer code values scaled to [0, 1]."""
+    from ..errors import InputError
+
+    x = np.asarray(img)
+    if x.ndim < 1 or x.shape[-1] != 3:
+        raise InputError(
+            f"{name} has shape {x.shape}, expected (..., 3) RGB/YCbCr; greyscale images have no "
+            "chroma to convert"
+        )
+    if x.dtype == np.uint8:
+        return x.astype(np.float32) / np.float32(255.0)
+    if x.dtype == np.uint16:
+        return x.astype(np.float32) / np.float32(65535.0)
+    return x.astype(np.float32)

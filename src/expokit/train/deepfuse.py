@@ -1,0 +1,625 @@
+"""Training DeepFuse with the MEF-SSIM loss on real MEFB pairs and simulated brackets.
+
+Data (all unlabeled: the loss needs only the source exposures):
+
+* **Real**: MEFB's input pairs (``<data_root>/mefb/input/<scene>/``; every image file of a scene
+  folder is a source, names vary in case and extension), **excluding every scene that is also in
+  Ma 2015** (``<data_root>/ma2015``, the held-out benchmark), found three ways: (1) the scene
+  name, case-, space- and underscore-insensitive, equals the scene part of a ``ma2015`` sequence
+  folder (``"Belgium House_Dani Lischinski"`` -> ``belgiumhouse``); (2) a source's pixels are
+  identical (SHA-256 of the decoded array) to a ``ma2015`` source; (3) a 32x32 grey thumbnail of
+  a source correlates with one of a ``ma2015`` source at >= 0.97 with the same aspect ratio
+  (within 3 %), which catches resized or re-encoded copies (MEFB's ``tower`` is a resized
+  ``Tower_Jacques Joffre06``; ``TableLamp`` is ``Lamp_hdr-projects.com`` under another name).
+  A few more scenes (``DataConfig.val_scenes``) are held out for validation.
+* **Simulated**: brackets rendered by :func:`expokit.train.simulate.simulate_bracket` from the
+  CC0 HDR panoramas in ``<data_root>/hdr_cc0`` with random cameras, exposure spacings and crops.
+  A pool is rendered once at the start, deterministically from the seed. The Memorial radiance
+  map is refused as a source: Ma 2015 has a Memorial sequence.
+
+Each step draws the number of exposures ``N`` of the whole batch from ``DataConfig.n_inputs``
+(real pairs give N = 2 only; N > 2 comes from simulated brackets), crops ``patch``-pixel
+patches, flips/rotates them, and minimises ``1 - MEF-SSIM`` of the fused Y against the sources'
+Y (:func:`expokit.nn.losses.mef_ssim_loss`, the metric's own patch-wise index, computed in
+float64), plus two small brightness terms that the paper does not have: MEF-SSIM ignores
+luminance entirely (local means are subtracted), so without them the output's brightness
+drifts (a first run fused to a mean Y of 0.17 for sources averaging 0.40) and is then clipped,
+which destroys structure. ``range_weight`` penalises fused values outside [0, 1]
+and ``mean_weight`` pulls each patch's mean towards the mean of its sources.
+
+Validation score ``mef_ssim``: the mean over the validation scenes of
+:func:`expokit.metrics.mef_ssim` of the fused Y (clipped, as inference returns it) against the
+sources' Y, on whole images downscaled to at most ``val_max_side`` pixels.
+
+References:
+    K. R. Prabhakar, V. S. Srikar and R. V. Babu, "DeepFuse: A Deep Unsupervised Approach for
+    Exposure Fusion with Extreme Exposure Image Pairs", ICCV 2017 (training with MEF-SSIM).
+    X. Zhang, "Benchmarking and comparing multi-exposure image fusion algorithms",
+    Information Fusion 74:111-131, 2021 (MEFB).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+from torch import Tensor
+
+from ..color import rgb_to_ycbcr
+from ..errors import InputError, MissingResourceError
+from ..io import atomic_path, read_image
+from ..models.deepfuse import DeepFuse
+from ..nn.losses import mef_ssim_loss
+from .config import config_to_dict, load_config
+from .loop import CHECKPOINT_NAME, LoopConfig, TrainResult, train
+
+__all__ = [
+    "DataConfig",
+    "DeepFuseTrainConfig",
+    "ModelConfig",
+    "TrainData",
+    "export_deepfuse",
+    "list_mefb_scenes",
+    "prepare_data",
+    "train_deepfuse",
+]
+
+logger = logging.getLogger(__name__)
+
+_REPO = Path(__file__).resolve().parents[3]
+_IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"}
+#: Thumbnail correlation at or above which a source counts as a copy of a Ma 2015 image.
+THUMB_CORRELATION = 0.97
+#: Relative aspect-ratio difference below which two images may be copies.
+ASPECT_TOLERANCE = 0.03
+
+
+def default_data_root() -> Path:
+    """``$EXPOKIT_DATA``, else ``../shared/data`` beside the repository (as the tests use)."""
+    env = os.environ.get("EXPOKIT_DATA")
+    return Path(env) if env else _REPO.parent / "shared" / "data"
+
+
+# ---------------------------------------------------------------------------------------------
+# Configs
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ModelConfig:
+    """DeepFuse layer sizes (defaults: the paper's network, 88,961 parameters)."""
+
+    c1: int = 16
+    c2: int = 32
+    c3: int = 32
+    c4: int = 16
+    k1: int = 5
+    k2: int = 7
+    k3: int = 7
+    k4: int = 5
+    k5: int = 5
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Training and validation data.
+
+    Attributes:
+        data_root: folder holding ``mefb/``, ``ma2015/`` and ``hdr_cc0/``; empty: ``$EXPOKIT_DATA``
+            or ``../shared/data`` beside the repository.
+        patch: side of the square training patches (>= 16; the MEF-SSIM window is 11).
+        sim_fraction: fraction of N = 2 samples taken from simulated rather than real brackets.
+        n_inputs: exposure counts a batch may have; drawn uniformly per step (N > 2 batches are
+            all simulated).
+        sim_sources: ``hdr_cc0`` radiance files (stems) to simulate from.
+        sim_pool: simulated brackets rendered once at the start.
+        sim_size: side of the square radiance crop each simulated bracket is rendered from.
+        sim_max_side: radiance maps are downscaled to at most this many pixels first.
+        sim_exposures: exposures per simulated bracket (>= max(n_inputs)).
+        sim_ev_spacing: range ``(lo, hi)`` of the EV step between consecutive exposures.
+        train_max_side: real images are downscaled to at most this many pixels (0: keep).
+        val_scenes: MEFB scenes held out for validation (never trained on).
+        val_max_side: validation images are downscaled to at most this many pixels.
+        range_weight: weight of the penalty ``mean(relu(y - 1)^2 + relu(-y)^2)`` on the fused Y.
+        mean_weight: weight of ``(mean(fused patch) - mean(source patches))^2``, which anchors
+            the brightness of each patch to the average exposure (MEF-SSIM ignores it).
+    """
+
+    data_root: str = ""
+    patch: int = 64
+    sim_fraction: float = 0.4
+    n_inputs: tuple[int, ...] = (2, 3, 4)
+    sim_sources: tuple[str, ...] = ("city", "courtyard", "forest", "interior", "night",
+                                    "studio", "sunrise", "sunset")
+    sim_pool: int = 96
+    sim_size: int = 192
+    sim_max_side: int = 1024
+    sim_exposures: int = 4
+    sim_ev_spacing: tuple[float, float] = (1.0, 2.5)
+    train_max_side: int = 800
+    val_scenes: tuple[str, ...] = ("Arno", "Igloo", "Mask", "Studio", "Villa")
+    val_max_side: int = 512
+    range_weight: float = 10.0
+    mean_weight: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.patch < 16:
+            raise InputError(f"data.patch must be >= 16 pixels, got {self.patch}")
+        if not 0.0 <= self.sim_fraction <= 1.0:
+            raise InputError(f"data.sim_fraction must be in [0, 1], got {self.sim_fraction}")
+        if not self.n_inputs or any(n < 2 for n in self.n_inputs):
+            raise InputError(f"data.n_inputs must be exposure counts >= 2, got {self.n_inputs}")
+        if self.sim_pool > 0 and max(self.n_inputs) > self.sim_exposures:
+            raise InputError(
+                f"data.n_inputs asks for up to {max(self.n_inputs)} exposures but simulated "
+                f"brackets have data.sim_exposures = {self.sim_exposures}; raise it"
+            )
+        lo, hi = self.sim_ev_spacing
+        if not 0 < lo <= hi:
+            raise InputError(f"data.sim_ev_spacing must be 0 < lo <= hi, got {self.sim_ev_spacing}")
+        if self.sim_size < self.patch:
+            raise InputError(f"data.sim_size ({self.sim_size}) must be >= data.patch "
+                             f"({self.patch})")
+        if self.range_weight < 0 or self.mean_weight < 0:
+            raise InputError(f"data.range_weight and data.mean_weight must be >= 0, got "
+                             f"{self.range_weight} and {self.mean_weight}")
+
+
+def _default_loop() -> LoopConfig:
+    return LoopConfig(steps=3000, batch_size=8, lr=1e-3, weight_decay=0.0, scheduler="cosine",
+                      warmup_steps=100, grad_clip=1.0, val_every=500, ckpt_every=250,
+                      log_every=50, seed=0, device="cpu", threads=1)
+
+
+@dataclass(frozen=True)
+class DeepFuseTrainConfig:
+    """A whole DeepFuse training run (``configs/deepfuse.toml``)."""
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    loop: LoopConfig = field(default_factory=_default_loop)
+
+
+# ---------------------------------------------------------------------------------------------
+# Data: MEFB scenes minus Ma 2015, simulated brackets
+# ---------------------------------------------------------------------------------------------
+def _norm(name: str) -> str:
+    return re.sub(r"[\s_\-]", "", name).lower()
+
+
+def _images_in(folder: Path) -> list[Path]:
+    return sorted((p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in _IMAGE_EXTS),
+                  key=lambda p: p.name.lower())
+
+
+def _pixel_hash(img: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(img).tobytes()).hexdigest()
+
+
+def _thumbnail(img: np.ndarray) -> np.ndarray:
+    """Zero-mean, unit-norm 32x32 grey thumbnail (a resize-invariant fingerprint)."""
+    g = img.astype(np.float32)
+    if g.shape[2] == 3:
+        g = g @ np.array([0.299, 0.587, 0.114], np.float32)
+    else:
+        g = g[..., 0]
+    t = cv2.resize(g, (32, 32), interpolation=cv2.INTER_AREA).ravel()
+    t -= t.mean()
+    n = float(np.linalg.norm(t))
+    return t / n if n > 0 else t
+
+
+@dataclass(frozen=True)
+class _Fingerprint:
+    name: str
+    aspect: float
+    thumb: np.ndarray
+    digest: str
+
+
+def _fingerprint(path: Path, label: str) -> _Fingerprint:
+    img = read_image(path)
+    img = img if img.ndim == 3 else img[..., None]
+    return _Fingerprint(label, img.shape[1] / img.shape[0], _thumbnail(img), _pixel_hash(img))
+
+
+def ma2015_fingerprints(root: Path) -> list[_Fingerprint]:
+    """Fingerprints of every Ma 2015 source image (``<root>/source image sequences``)."""
+    seq_root = root / "source image sequences"
+    if not seq_root.is_dir():
+        raise MissingResourceError(
+            f"{seq_root} is absent: the Ma 2015 folder is needed to exclude its scenes from "
+            "training (set data.data_root or $EXPOKIT_DATA)"
+        )
+    out = []
+    for folder in sorted(p for p in seq_root.iterdir() if p.is_dir()):
+        for path in _images_in(folder):
+            out.append(_fingerprint(path, f"{folder.name}/{path.name}"))
+    return out
+
+
+def _match(fp: _Fingerprint, refs: Sequence[_Fingerprint]) -> str | None:
+    """The Ma 2015 image ``fp`` copies (identical pixels or a resized copy), else None."""
+    for ref in refs:
+        if ref.digest == fp.digest:
+            return f"identical pixels to {ref.name}"
+    for ref in refs:
+        if abs(ref.aspect / fp.aspect - 1.0) <= ASPECT_TOLERANCE:
+            corr = float(ref.thumb @ fp.thumb)
+            if corr >= THUMB_CORRELATION:
+                return f"thumbnail correlation {corr:.3f} with {ref.name}"
+    return None
+
+
+@dataclass(frozen=True)
+class SceneList:
+    """MEFB scenes split for training.
+
+    Attributes:
+        train: ``{scene: source files}`` used for training.
+        val: ``{scene: source files}`` held out for validation.
+        excluded: ``{scene: reason}`` for scenes dropped because they are also in Ma 2015.
+    """
+
+    train: dict[str, tuple[Path, ...]]
+    val: dict[str, tuple[Path, ...]]
+    excluded: dict[str, str]
+
+
+def list_mefb_scenes(data_root: str | Path, val_scenes: Sequence[str] = ()) -> SceneList:
+    """Split MEFB's input scenes into training, validation and excluded (also in Ma 2015).
+
+    Args:
+        data_root: folder holding ``mefb/input`` and ``ma2015``.
+        val_scenes: scene names (case-insensitive) held out for validation.
+
+    Returns:
+        A :class:`SceneList`.
+
+    Raises:
+        MissingResourceError: ``mefb/input`` or ``ma2015`` is absent.
+        InputError: a validation scene is not an MEFB scene or is a Ma 2015 scene.
+    """
+    root = Path(data_root)
+    mefb = root / "mefb" / "input"
+    if not mefb.is_dir():
+        raise MissingResourceError(
+            f"{mefb} is absent: DeepFuse trains on MEFB's input pairs (set data.data_root or "
+            "$EXPOKIT_DATA to the shared data folder)"
+        )
+    refs = ma2015_fingerprints(root / "ma2015")
+    ma_names = {_norm(r.name.split("/")[0].rsplit("_", 1)[0]) for r in refs}
+    train_set: dict[str, tuple[Path, ...]] = {}
+    excluded: dict[str, str] = {}
+    for folder in sorted((p for p in mefb.iterdir() if p.is_dir()), key=lambda p: p.name.lower()):
+        files = tuple(_images_in(folder))
+        if len(files) < 2:
+            continue
+        if _norm(folder.name) in ma_names:
+            excluded[folder.name] = "name matches a Ma 2015 sequence"
+            continue
+        for path in files:
+            why = _match(_fingerprint(path, path.name), refs)
+            if why is not None:
+                excluded[folder.name] = f"{path.name}: {why}"
+                break
+        else:
+            train_set[folder.name] = files
+    by_norm = {_norm(k): k for k in train_set}
+    val: dict[str, tuple[Path, ...]] = {}
+    for name in val_scenes:
+        key = by_norm.get(_norm(name))
+        if key is None:
+            where = "is a Ma 2015 scene" if any(_norm(e) == _norm(name) for e in excluded) \
+                else "is not an MEFB input scene"
+            raise InputError(f"data.val_scenes: {name!r} {where}; pick MEFB scenes such as "
+                             f"{', '.join(list(train_set)[:5])}")
+        val[key] = train_set.pop(key)
+    return SceneList(train_set, val, excluded)
+
+
+def _downscale(img: np.ndarray, max_side: int) -> np.ndarray:
+    h, w = img.shape[:2]
+    if max_side <= 0 or max(h, w) <= max_side:
+        return img
+    s = max_side / max(h, w)
+    size = (max(1, round(w * s)), max(1, round(h * s)))
+    out = cv2.resize(img, size, interpolation=cv2.INTER_AREA)
+    return out if out.ndim == img.ndim else out[..., None]
+
+
+def _luma(img: np.ndarray) -> np.ndarray:
+    """``(H, W)`` float32 Y in [0, 1] of a display-referred image (grey passes through)."""
+    img = img if img.ndim == 3 else img[..., None]
+    if img.shape[2] == 1:
+        scale = {np.uint8: 1 / 255.0, np.uint16: 1 / 65535.0}.get(img.dtype.type, 1.0)
+        return (img[..., 0].astype(np.float32) * np.float32(scale))
+    return np.ascontiguousarray(rgb_to_ycbcr(img)[..., 0])
+
+
+def _read_y(paths: Sequence[Path], max_side: int) -> np.ndarray:
+    """``(N, H, W)`` float32 Y stack of a scene (all files cropped to the smallest size)."""
+    ys = [_luma(read_image(p)) for p in paths]
+    h = min(y.shape[0] for y in ys)
+    w = min(y.shape[1] for y in ys)
+    return np.stack([_downscale(y[:h, :w], max_side) for y in ys])
+
+
+def render_sim_pool(data: DataConfig, root: Path, seed: int) -> list[np.ndarray]:
+    """Pre-render ``data.sim_pool`` simulated Y stacks, deterministic from ``seed``.
+
+    Each bracket: a random radiance map of ``data.sim_sources``, a random ``sim_size`` crop
+    (after a random downscale of 1-2x), a random camera (:func:`~expokit.train.simulate.
+    random_camera`), ``data.sim_exposures`` EVs spaced by ``s`` (uniform in
+    ``data.sim_ev_spacing``) around a random offset of up to +-1 EV.
+
+    Returns:
+        ``(sim_exposures, S, S)`` float32 Y stacks, darkest first.
+    """
+    from .simulate import load_radiance, random_camera, simulate_bracket
+
+    if data.sim_pool <= 0:
+        return []
+    folder = root / "hdr_cc0"
+    radiances = []
+    for stem in data.sim_sources:
+        if "memorial" in stem.lower():
+            raise InputError(f"data.sim_sources: {stem!r} is refused: Ma 2015's Memorial "
+                             "sequence is held out for testing")
+        path = folder / f"{stem}.exr"
+        if not path.is_file():
+            raise MissingResourceError(f"{path} is absent (data.sim_sources names {stem!r})")
+        radiances.append(load_radiance(path, max_side=data.sim_max_side))
+    rng = np.random.default_rng([seed, 7919])
+    pool = []
+    size = data.sim_size
+    for i in range(data.sim_pool):
+        rad = radiances[int(rng.integers(len(radiances)))]
+        scale = float(rng.uniform(1.0, 2.0))
+        h, w = rad.shape[:2]
+        ch = min(h, int(size * scale))
+        cw = min(w, int(size * scale))
+        y0 = int(rng.integers(0, h - ch + 1))
+        x0 = int(rng.integers(0, w - cw + 1))
+        crop = cv2.resize(np.ascontiguousarray(rad[y0:y0 + ch, x0:x0 + cw]), (size, size),
+                          interpolation=cv2.INTER_AREA)
+        s = float(rng.uniform(*data.sim_ev_spacing))
+        off = float(rng.uniform(-1.0, 1.0))
+        k = data.sim_exposures
+        evs = tuple(off + s * (i - (k - 1) / 2.0) for i in range(k))
+        br = simulate_bracket(crop, evs=evs, camera=random_camera(rng),
+                              seed=int(rng.integers(2**31)))
+        pool.append(np.stack([_luma(im) for im in br.images]))
+        logger.debug("simulated bracket %d/%d", i + 1, data.sim_pool)
+    return pool
+
+
+@dataclass
+class TrainData:
+    """Everything a run reads, loaded once: real Y stacks, the simulated pool, validation."""
+
+    scenes: SceneList
+    real: list[np.ndarray]
+    sim: list[np.ndarray]
+    val: dict[str, np.ndarray]
+
+
+def prepare_data(cfg: DeepFuseTrainConfig, *, seed: int | None = None) -> TrainData:
+    """Load the real training scenes, render the simulated pool and load validation scenes."""
+    d = cfg.data
+    root = Path(d.data_root) if d.data_root else default_data_root()
+    scenes = list_mefb_scenes(root, d.val_scenes)
+    real = [_read_y(p, d.train_max_side) for p in scenes.train.values()]
+    real = [r for r in real if min(r.shape[1:]) >= d.patch]
+    sim = render_sim_pool(d, root, cfg.loop.seed if seed is None else seed)
+    val = {k: _read_y(p, d.val_max_side) for k, p in scenes.val.items()}
+    return TrainData(scenes, real, sim, val)
+
+
+def _crop(stack: np.ndarray, patch: int, rng: np.random.Generator, n: int) -> np.ndarray:
+    """A random ``(n, patch, patch)`` crop of a Y stack (n of its exposures, extremes kept)."""
+    k = stack.shape[0]
+    if n == 2:
+        idx = [0, k - 1] if k == 2 or rng.random() < 0.7 else sorted(
+            rng.choice(k, 2, replace=False).tolist())
+    else:
+        idx = sorted(rng.choice(k, n, replace=False).tolist()) if k > n else list(range(k))
+    _, h, w = stack.shape
+    y0 = int(rng.integers(0, h - patch + 1))
+    x0 = int(rng.integers(0, w - patch + 1))
+    out = stack[idx, y0:y0 + patch, x0:x0 + patch]
+    if rng.random() < 0.5:
+        out = out[:, :, ::-1]
+    if rng.random() < 0.5:
+        out = out[:, ::-1, :]
+    if rng.random() < 0.5:
+        out = out.transpose(0, 2, 1)
+    return np.ascontiguousarray(out)
+
+
+def make_batch_fn(data: TrainData, cfg: DeepFuseTrainConfig):  # noqa: ANN201
+    """``batch_fn(step, rng) -> (B, N, 1, P, P)`` float32 tensor for the training loop."""
+    d = cfg.data
+    n_choices = [n for n in d.n_inputs if n == 2 or data.sim]
+    if not data.real and not data.sim:
+        raise InputError("no training data: MEFB scenes and the simulated pool are both empty")
+    bsz = cfg.loop.batch_size
+
+    def batch_fn(step: int, rng: np.random.Generator) -> Tensor:
+        n = int(n_choices[int(rng.integers(len(n_choices)))])
+        items = []
+        for _ in range(bsz):
+            use_sim = n > 2 or not data.real or (data.sim and rng.random() < d.sim_fraction)
+            pool = data.sim if use_sim else data.real
+            stack = pool[int(rng.integers(len(pool)))]
+            items.append(_crop(stack, d.patch, rng, n))
+        return torch.from_numpy(np.stack(items))[:, :, None]
+
+    return batch_fn
+
+
+def deepfuse_loss(model: torch.nn.Module, batch: Tensor, *, range_weight: float = 0.0,
+                  mean_weight: float = 0.0) -> Tensor:
+    """``1 - MEF-SSIM`` of the fused Y against the sources' Y, plus optional brightness terms.
+
+    With both weights 0 this is exactly the paper's loss, ``1 - MEF-SSIM`` (which equals
+    ``1 - expokit.metrics.mef_ssim``, see ``tests/test_deepfuse.py``).
+
+    Args:
+        model: a :class:`~expokit.models.deepfuse.DeepFuse`.
+        batch: ``(B, N, 1, H, W)`` source Y channels in [0, 1].
+        range_weight: weight of ``mean(relu(y - 1)^2 + relu(-y)^2)`` (values clipped later).
+        mean_weight: weight of ``mean_b (mean(fused_b) - mean(sources_b))^2`` per patch.
+
+    Returns:
+        Scalar loss tensor.
+    """
+    fused = model(batch)
+    # float64: in float32 the loss's clamp of the structural consistency to 1 - eps rounds to
+    # 1, tan(pi / 2) turns large and negative and the weights become NaN on flat/saturated
+    # patches (seen at step 4 of a real run).
+    loss = mef_ssim_loss(fused.double(), batch.double()).to(fused.dtype)
+    if range_weight:
+        loss = loss + range_weight * (torch.relu(fused - 1.0) ** 2 + torch.relu(-fused) ** 2).mean()
+    if mean_weight:
+        diff = fused.mean(dim=(1, 2, 3)) - batch.mean(dim=(1, 2, 3, 4))
+        loss = loss + mean_weight * (diff * diff).mean()
+    return loss
+
+
+def validate(model: DeepFuse, val: Mapping[str, np.ndarray]) -> dict[str, float]:
+    """``{"mef_ssim": mean MEF-SSIM of the clipped fused Y over the validation scenes}``."""
+    from ..fusion.deepfuse import fuse_y
+    from ..metrics import mef_ssim
+
+    if not val:
+        return {}
+    scores = []
+    for stack in val.values():
+        fused = np.clip(fuse_y(list(stack), model, tile=512, overlap=16), 0.0, 1.0)
+        scores.append(mef_ssim(fused, list(stack), data_range=1.0))
+    return {"mef_ssim": float(np.mean(scores))}
+
+
+def _model(cfg: DeepFuseTrainConfig) -> DeepFuse:
+    return DeepFuse(**config_to_dict(cfg.model))
+
+
+def load_train_config(config: str | Path | Mapping[str, Any] | None,
+                      overrides: Mapping[str, Any] | None = None) -> DeepFuseTrainConfig:
+    """The resolved run config: file (or mapping, or defaults) plus dotted overrides."""
+    return load_config(DeepFuseTrainConfig, config, **dict(overrides or {}))
+
+
+def train_deepfuse(
+    config: str | Path | None,
+    out_dir: str | Path,
+    *,
+    resume: bool = True,
+    overrides: Mapping[str, Any] | None = None,
+    progress: bool = True,
+) -> TrainResult:
+    """Train DeepFuse (see the module docstring) into ``out_dir``.
+
+    Args:
+        config: a TOML file (``configs/deepfuse.toml``) or None for the defaults.
+        out_dir: run folder (checkpoint, ``config.toml``, ``log.csv``, ``data.json``).
+        resume: continue from ``out_dir/checkpoint.pt`` when present.
+        overrides: dotted keys, e.g. ``{"loop.steps": 20, "data.sim_pool": 8}``.
+        progress: show a progress bar.
+
+    Returns:
+        The loop's :class:`~expokit.train.loop.TrainResult`; ``val["mef_ssim"]`` is the
+        validation score.
+
+    Raises:
+        InputError: a bad config, a validation scene that is not usable.
+        MissingResourceError: the data folders are absent.
+    """
+    import json
+
+    cfg = load_train_config(config, overrides)
+    torch.manual_seed(cfg.loop.seed)
+    model = _model(cfg)
+    threads = torch.get_num_threads()
+    if cfg.loop.threads is not None:
+        torch.set_num_threads(cfg.loop.threads)
+    try:
+        data = prepare_data(cfg)
+    finally:
+        torch.set_num_threads(threads)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    record = _data_record(cfg, data)
+    with atomic_path(out / "data.json") as tmp:
+        tmp.write_text(json.dumps(record, indent=1), encoding="utf-8")
+
+    def loss_fn(m: torch.nn.Module, batch: Tensor) -> Tensor:
+        return deepfuse_loss(m, batch, range_weight=cfg.data.range_weight,
+                             mean_weight=cfg.data.mean_weight)
+
+    return train(model, loss_fn=loss_fn, batch_fn=make_batch_fn(data, cfg), config=cfg.loop,
+                 out_dir=out, validate_fn=lambda m: validate(m, data.val), run_config=cfg,
+                 resume=resume, progress=progress)
+
+
+def _data_record(cfg: DeepFuseTrainConfig, data: TrainData) -> dict[str, Any]:
+    d = cfg.data
+    return {
+        "summary": (f"MEFB inputs minus Ma 2015: {len(data.scenes.train)} scenes; "
+                    f"{len(data.sim)} simulated brackets from hdr_cc0 "
+                    f"({', '.join(d.sim_sources)})"),
+        "mefb_train_scenes": sorted(data.scenes.train),
+        "mefb_val_scenes": sorted(data.scenes.val),
+        "mefb_excluded_ma2015": dict(sorted(data.scenes.excluded.items())),
+        "simulated_sources": [f"hdr_cc0/{s}.exr" for s in d.sim_sources],
+        "simulated_pool": len(data.sim),
+    }
+
+
+def export_deepfuse(out_dir: str | Path, dest: str | Path) -> str:
+    """Export a run's trained weights with their data record, config and validation scores.
+
+    Args:
+        out_dir: a run folder written by :func:`train_deepfuse`.
+        dest: destination path without suffix (``.../deepfuse``) or ending in ``.safetensors``;
+            ``dest.safetensors`` and ``dest.json`` are written.
+
+    Returns:
+        The SHA-256 of the weights file.
+
+    Raises:
+        MissingResourceError: the run folder has no checkpoint.
+    """
+    import json
+
+    from ..models.zoo import export_weights
+
+    out = Path(out_dir)
+    ckpt_path = out / CHECKPOINT_NAME
+    if not ckpt_path.is_file():
+        raise MissingResourceError(f"{ckpt_path} is absent: train first "
+                                   "(expokit train deepfuse --out {out})")
+    ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+    run_cfg = ckpt.get("run_config") or {}
+    cfg = load_train_config(run_cfg)
+    model = _model(cfg)
+    model.load_state_dict(ckpt["model"], strict=True)
+    data_path = out / "data.json"
+    data: Any = json.loads(data_path.read_text(encoding="utf-8")) if data_path.is_file() else ""
+    if isinstance(data, dict):
+        data = {**data, "steps": int(ckpt["step"]),
+                "train_seconds": round(float(ckpt.get("seconds", 0.0)), 1)}
+    dest_path = Path(dest)
+    if dest_path.suffix == ".safetensors":
+        dest_path = dest_path.with_suffix("")
+    scores = {f"val_{k}": float(v) for k, v in dict(ckpt.get("val", {})).items()}
+    return export_weights(model, dest_path, name="deepfuse", architecture=model.architecture,
+                          config=config_to_dict(cfg), data=data, scores=scores)
