@@ -1,0 +1,28 @@
+"""Exposure correction of single photos: UEC (learned) and two reference-based baselines.
+
+* :func:`correct_exposure` - UEC (Cui, Niu & Hu, ECCV 2024) toward a reference image, an EV
+  offset, or the shipped default exposure; needs PyTorch (``pip install "expokit[torch]"``).
+* :func:`match_histograms_to`, :func:`gain_gamma_to` - classical baselines that take their
+  target from a reference image (NumPy / scikit-image only).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .baselines import fit_gain_gamma, gain_gamma_to, match_histograms_to
+
+if TYPE_CHECKING:
+    from .uec import correct_exposure, load_uec
+
+__all__ = ["correct_exposure", "fit_gain_gamma", "gain_gamma_to", "load_uec",
+           "match_histograms_to"]
+
+
+def __getattr__(name: str) -> Any:
+    # UEC needs torch: import it on first use so the baselines work without it.
+    if name in ("correct_exposure", "load_uec"):
+        from . import uec
+
+        return getattr(uec, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
