@@ -606,7 +606,7 @@ def export_deepfuse(out_dir: str | Path, dest: str | Path) -> str:
     ckpt_path = out / CHECKPOINT_NAME
     if not ckpt_path.is_file():
         raise MissingResourceError(f"{ckpt_path} is absent: train first "
-                                   "(expokit train deepfuse --out {out})")
+                                   f"(expokit train deepfuse --out {out})")
     ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
     run_cfg = ckpt.get("run_config") or {}
     cfg = load_train_config(run_cfg)
