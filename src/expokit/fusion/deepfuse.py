@@ -9,22 +9,24 @@ Steps (Prabhakar, Srikar & Babu, ICCV 2017, section 3):
    features of the exposures are accumulated one exposure at a time, and only the tile's core
    is kept. With ``overlap`` >= 12 (the network's receptive radius) the result equals
    whole-image inference up to float rounding, so tiles leave no seams, and memory is bounded
-   by the tile size, not the image size;
+   by the tile size, not the image size (each exposure's Y is computed for the tile only);
 3. Cb and Cr are fused per pixel as ``sum_k C_k |C_k - tau| / sum_k |C_k - tau|`` with
    ``tau = 0.5`` (128 in 8-bit units): the most saturated colour wins; where every exposure is
    exactly grey (all ``|C_k - tau| = 0``) the plain mean (= tau) is used;
 4. back to RGB, clipped to [0, 1]. Grey (1-channel) brackets skip the chroma steps.
+
+Steps 3 and 4 run in strips of rows, so the only full-size float array is the output.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from .._checks import check_stack, resolve_threads, to_float32
+from .._checks import check_stack, resolve_threads, row_strips, to_float32
 from ..color import rgb_to_ycbcr, ycbcr_to_rgb
 from ..errors import InputError
 from ..models.deepfuse import DeepFuse
@@ -87,7 +89,6 @@ def _tiles(size: int, tile: int) -> list[tuple[int, int]]:
     return [(s, min(s + tile, size)) for s in range(0, size, tile)]
 
 
-@torch.no_grad()
 def fuse_y(
     y: Sequence[np.ndarray],
     model: DeepFuse,
@@ -114,25 +115,55 @@ def fuse_y(
     Returns:
         ``(H, W)`` float32 fused Y, not clipped.
     """
-    n = len(y)
     h, w = y[0].shape
+    return _fuse_tiles(lambda k, r0, r1, c0, c1: y[k][r0:r1, c0:c1], len(y), (h, w), model,
+                       tile=tile, overlap=overlap, device=device)
+
+
+def _fuse_tiles(
+    get: Callable[[int, int, int, int, int], np.ndarray],
+    n: int,
+    shape: tuple[int, int],
+    model: DeepFuse,
+    *,
+    tile: int,
+    overlap: int,
+    device: str,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """The tile loop of :func:`fuse_y`; ``get(k, r0, r1, c0, c1)`` gives exposure k's Y window."""
+    h, w = shape
     pad = int(overlap)
-    out = np.empty((h, w), np.float32)
+    if out is None:
+        out = np.empty((h, w), np.float32)
     scale = 1.0 if n == 2 else 2.0 / n
-    for y0, y1 in _tiles(h, tile):
-        r0, r1 = max(0, y0 - pad), min(h, y1 + pad)
-        for x0, x1 in _tiles(w, tile):
-            c0, c1 = max(0, x0 - pad), min(w, x1 + pad)
-            acc = torch.zeros(())
-            for k, plane in enumerate(y):
-                t = torch.from_numpy(np.ascontiguousarray(plane[r0:r1, c0:c1]))
-                feats = model.features(t.to(device)[None, None])
-                acc = feats if k == 0 else acc.add_(feats)
-            if scale != 1.0:
-                acc.mul_(scale)
-            res = model.reconstruct(acc)[0, 0]
-            out[y0:y1, x0:x1] = res[y0 - r0: y1 - r0, x0 - c0: x1 - c0].cpu().numpy()
+    with torch.no_grad():
+        for y0, y1 in _tiles(h, tile):
+            r0, r1 = max(0, y0 - pad), min(h, y1 + pad)
+            for x0, x1 in _tiles(w, tile):
+                c0, c1 = max(0, x0 - pad), min(w, x1 + pad)
+                acc = torch.zeros(())
+                for k in range(n):
+                    t = torch.from_numpy(np.ascontiguousarray(get(k, r0, r1, c0, c1),
+                                                              dtype=np.float32))
+                    feats = model.features(t.to(device)[None, None])
+                    acc = feats if k == 0 else acc.add_(feats)
+                if scale != 1.0:
+                    acc.mul_(scale)
+                res = model.reconstruct(acc)[0, 0]
+                out[y0:y1, x0:x1] = res[y0 - r0: y1 - r0, x0 - c0: x1 - c0].cpu().numpy()
     return out
+
+
+def _luma(frame: np.ndarray) -> np.ndarray:
+    """BT.601 Y in [0, 1] of an ``(h, w, 3)`` code-value or float window (``rgb_to_ycbcr``'s Y)."""
+    x = to_float32(frame)
+    return x[..., 0] * np.float32(0.299) + x[..., 1] * np.float32(0.587) \
+        + x[..., 2] * np.float32(0.114)
+
+
+#: Rows per strip for the per-pixel colour steps (bounds their temporaries).
+_STRIP = 256
 
 
 class _ChromaAccumulator:
@@ -218,24 +249,23 @@ def fuse_deepfuse(
             ys = [to_float32(f)[..., 0] for f in frames]
             fused = fuse_y(ys, model, tile=int(tile), overlap=int(overlap), device=device)
             return np.clip(fused, 0.0, 1.0)[..., None]
-        shape = frames[0].shape[:2]
-        cb, cr = _ChromaAccumulator(shape), _ChromaAccumulator(shape)
-        ys = []
-        for f in frames:  # one YCbCr image at a time: keep only Y planes and chroma sums
-            ycc = rgb_to_ycbcr(f)
-            ys.append(np.ascontiguousarray(ycc[..., 0]))
-            cb.add(ycc[..., 1])
-            cr.add(ycc[..., 2])
-            del ycc
-        out = np.empty(shape + (3,), np.float32)
-        out[..., 1] = cb.result()
-        out[..., 2] = cr.result()
-        del cb, cr
-        out[..., 0] = fuse_y(ys, model, tile=int(tile), overlap=int(overlap), device=device)
-        del ys
-        rgb = ycbcr_to_rgb(out)
-        del out
-        np.clip(rgb, 0.0, 1.0, out=rgb)
-        return rgb
+        h, w = frames[0].shape[:2]
+        out = np.empty((h, w, 3), np.float32)
+        # Cb/Cr fused strip by strip, one exposure at a time
+        for r0, r1 in row_strips(h, _STRIP):
+            cb, cr = _ChromaAccumulator((r1 - r0, w)), _ChromaAccumulator((r1 - r0, w))
+            for f in frames:
+                ycc = rgb_to_ycbcr(f[r0:r1])
+                cb.add(ycc[..., 1])
+                cr.add(ycc[..., 2])
+            out[r0:r1, :, 1] = cb.result()
+            out[r0:r1, :, 2] = cr.result()
+        # Y through the network tile by tile, each exposure's Y computed for the tile only
+        _fuse_tiles(lambda k, r0, r1, c0, c1: _luma(frames[k][r0:r1, c0:c1]), len(frames),
+                    (h, w), model, tile=int(tile), overlap=int(overlap), device=device,
+                    out=out[..., 0])
+        for r0, r1 in row_strips(h, _STRIP):  # back to RGB in place, strip by strip
+            out[r0:r1] = np.clip(ycbcr_to_rgb(out[r0:r1]), 0.0, 1.0)
+        return out
     finally:
         torch.set_num_threads(old_threads)
