@@ -17,7 +17,7 @@ against the target. Methods:
 * ``gain + gamma``: :func:`expokit.correct.gain_gamma_to` (global gain and gamma fitted to
   the reference's mean and spread of log luminance);
 * ``UEC (<weights>)``: :func:`expokit.correct.correct_exposure` with the reference, for each
-  weights given (default: the shipped ``uec`` and ``uec_notv`` if present);
+  weights given (default: the shipped ``uec`` and every shipped ``uec_*`` variant);
 * ``UEC default ref``: the first UEC weights with no reference (the shipped default exposure
   feature) - not reference-based, shown for context.
 
@@ -39,19 +39,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import data_root  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
-
 
 def _default_weights() -> list[str]:
+    """The shipped ``uec`` weights, then every other shipped ``uec_*`` variant."""
     from expokit.models.zoo import WEIGHTS_DIR
 
-    out = ["uec"]
-    for cand in (WEIGHTS_DIR / "uec_notv.safetensors",
-                 REPO / "runs" / "uec_notv" / "export" / "uec_notv.safetensors"):
-        if cand.is_file():
-            out.append(str(cand))
-            break
-    return out
+    return ["uec"] + [str(p) for p in sorted(WEIGHTS_DIR.glob("uec_*.safetensors"))]
 
 
 def _label(weights: str) -> str:

@@ -42,6 +42,8 @@ LUT_SIZE = 33
 LUT_MAX_ERROR = 2.0 / 255.0
 #: Pixels per strip of the exact renderer.
 _STRIP_PIXELS = 1 << 16
+#: Pixels per strip of the lookup-table renderer.
+_LUT_STRIP_PIXELS = 1 << 20
 
 
 def _rgb_array(img: object, name: str) -> np.ndarray:
@@ -143,22 +145,29 @@ def _to_grid(x: np.ndarray, device: torch.device) -> torch.Tensor:
 
 
 def _render_lut(model: UEC, grid: torch.Tensor, k: torch.Tensor, threads: int) -> torch.Tensor:
-    """Trilinear lookup of ``grid`` (``(H, W, 3)`` in [-1, 1]) in a table of the transform."""
+    """Trilinear lookup of ``grid`` (``(H, W, 3)`` in [-1, 1]) in a table of the transform.
+
+    Works in strips of about a megapixel, each split into ``2 * threads`` chunks (the batch
+    dimension ``grid_sample`` parallelises over), and writes every strip's result over its
+    own coordinates, so ``grid`` becomes the output and the peak memory is one image.
+    """
     lut = model.lut(k, LUT_SIZE)
-    flat = grid.reshape(-1, 3)
+    flat = grid.view(-1, 3)
     n = flat.shape[0]
-    chunks = max(1, 4 * threads)
-    per = n // chunks
-    out = torch.empty_like(flat)
-    main = per * chunks
-    if per > 0:
-        got = F.grid_sample(lut.expand(chunks, -1, -1, -1, -1),
-                            flat[:main].view(chunks, 1, 1, per, 3), mode="bilinear",
-                            padding_mode="border", align_corners=True)
-        out[:main].view(chunks, per, 3).copy_(got.view(chunks, 3, per).permute(0, 2, 1))
-    if main < n:
-        out[main:] = model.transform_pixels(flat[main:].add(1.0).mul(0.5), k)
-    return out.view(grid.shape)
+    chunks = max(1, 2 * threads)
+    strip = max(chunks, (_LUT_STRIP_PIXELS // chunks) * chunks)
+    table = lut.expand(chunks, -1, -1, -1, -1)
+    for start in range(0, n, strip):
+        part = flat[start:start + strip]
+        per = part.shape[0] // chunks
+        main = per * chunks
+        if per > 0:
+            got = F.grid_sample(table, part[:main].view(chunks, 1, 1, per, 3), mode="bilinear",
+                                padding_mode="border", align_corners=True)
+            part[:main].view(chunks, per, 3).copy_(got.view(chunks, 3, per).permute(0, 2, 1))
+        if main < part.shape[0]:
+            part[main:] = model.transform_pixels(part[main:].add(1.0).mul(0.5), k)
+    return grid
 
 
 def correct_exposure(

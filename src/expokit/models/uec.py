@@ -310,5 +310,5 @@ class UEC(nn.Module, Pretrained):
         axis = torch.linspace(0.0, 1.0, size, dtype=k.dtype, device=k.device)
         b, g, r = torch.meshgrid(axis, axis, axis, indexing="ij")
         rgb = torch.stack([r, g, b], dim=-1).reshape(-1, 3)
-        out = self.transform_pixels(rgb, k)
+        out = torch.cat([self.transform_pixels(part, k) for part in rgb.split(1 << 14)])
         return out.T.reshape(1, 3, size, size, size).contiguous()

@@ -50,7 +50,13 @@ from ..io import read_image
 from ..models.uec import ENCODER_HEIGHT, EV_STOPS, UEC, thumbnail
 from .config import dump_config, load_config
 from .loop import LoopConfig, TrainResult, train
-from .simulate import Camera, load_radiance, random_camera, simulate_exposures
+from .simulate import (
+    Camera,
+    auto_exposure_time,
+    load_radiance,
+    random_camera,
+    simulate_exposures,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +84,10 @@ class UECDataConfig:
         mefb_max_side: MEFB photos are downscaled to this longer side when loaded.
         window: side of the random window the last pass and the monotonicity term are
             evaluated on (0 = the whole crop); see :func:`uec_losses`.
+        base_ev_jitter: the sequence's EV 0 is the automatic exposure times
+            ``2**u``, ``u`` uniform in ``[-base_ev_jitter, base_ev_jitter]``, so that inputs
+            and references also come darker and brighter than -3..+3 EV from a good exposure
+            (real brackets, Ma 2015's included, reach -9 and +8 EV from their middle shot).
         val_sequences: validation sequences (fixed crops and cameras).
         val_pairs: (input, reference) pairs per validation sequence.
         stats_sequences: training sequences averaged for the default / per-EV features.
@@ -94,6 +104,7 @@ class UECDataConfig:
     evs: tuple[float, ...] = EV_STOPS
     mefb_max_side: int = 512
     window: int = 96
+    base_ev_jitter: float = 0.0
     val_sequences: int = 6
     val_pairs: int = 8
     stats_sequences: int = 96
@@ -239,14 +250,22 @@ def _crop(rad: np.ndarray, patch: int, min_crop: float, rng: np.random.Generator
 
 
 def sample_sequence(sources: _Sources, config: UECDataConfig, rng: np.random.Generator,
-                    camera: Camera | None = None) -> np.ndarray:
-    """One simulated sequence: float32 ``(len(evs), 3, patch, patch)`` in [0, 1], darkest first."""
+                    camera: Camera | None = None, jitter: bool = True) -> np.ndarray:
+    """One simulated sequence: float32 ``(len(evs), 3, patch, patch)`` in [0, 1], darkest first.
+
+    ``jitter=False`` keeps EV 0 at the automatic exposure (for the reference-feature table).
+    """
     use_hdr = not sources.mefb or rng.random() < config.hdr_fraction
     pool = sources.hdr if use_hdr else sources.mefb
     rad = pool[int(rng.integers(len(pool)))]
     crop = _crop(rad, config.patch, config.min_crop, rng)
     cam = camera if camera is not None else random_camera(rng)
-    shots = simulate_exposures(crop, config.evs, camera=cam, seed=int(rng.integers(2**31)))
+    base = None
+    if jitter and config.base_ev_jitter > 0:
+        u = float(rng.uniform(-config.base_ev_jitter, config.base_ev_jitter))
+        base = auto_exposure_time(crop) * 2.0**u
+    shots = simulate_exposures(crop, config.evs, camera=cam, seed=int(rng.integers(2**31)),
+                               base_time=base)
     stack = np.stack([to_float32(im) for im in shots.images])
     return np.ascontiguousarray(stack.transpose(0, 3, 1, 2))
 
@@ -356,7 +375,7 @@ def validation_set(config: UECDataConfig, seed: int = 1234) -> dict[str, Tensor]
     xs, refs = [], []
     n = len(config.evs)
     for _ in range(config.val_sequences):
-        seq = sample_sequence(sources, config, rng)
+        seq = sample_sequence(sources, config, rng, jitter=False)
         for _ in range(config.val_pairs):
             i, j = rng.choice(n, size=2, replace=False)
             xs.append(seq[i])
@@ -461,7 +480,8 @@ def reference_features(model: UEC, config: UECDataConfig, seed: int = 4321) -> T
     total = torch.zeros(len(stops), model.default_feature.shape[0], dtype=torch.float64)
     with torch.no_grad():
         for _ in range(config.stats_sequences):
-            seq = torch.from_numpy(sample_sequence(sources, stats_cfg, rng, camera=Camera()))
+            seq = torch.from_numpy(sample_sequence(sources, stats_cfg, rng, camera=Camera(),
+                                                   jitter=False))
             total += model.encode(seq).double()
     return (total / config.stats_sequences).float()
 
