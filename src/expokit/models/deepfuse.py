@@ -9,6 +9,11 @@ The network as the paper describes it (not the authors' released Theano model, a
 * reconstruction: C3 (32, 7x7) and C4 (16, 5x5) with ReLU, C5 (1, 5x5) linear, giving the fused
   Y channel.
 
+Activation: ReLU after every layer but the last. The paper's exact wording on the activation
+could not be checked when this was written (some re-implementations use LeakyReLU and add batch
+normalisation, which the paper's layer list does not have); the output layer is linear so the
+network can reach both ends of [0, 1], and the fused Y is clipped to [0, 1] at inference.
+
 That is ``416 + 25120 + 50208 + 12816 + 401 = 88961`` parameters (about 89K, the paper's
 figure). Every convolution keeps the image size ("same" output) with **reflect** padding
 (zero padding darkens borders); the receptive field is ``5 + 7 + 7 + 5 + 5 - 4 = 25`` pixels,
