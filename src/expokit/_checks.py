@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
+import cv2
 import numpy as np
 
 from .errors import InputError
@@ -191,3 +192,47 @@ def resolve_threads(threads: int | None) -> int:
 def row_strips(height: int, rows: int) -> list[tuple[int, int]]:
     """Row ranges ``[y0, y1)`` of at most ``rows`` rows covering ``height``."""
     return [(y, min(y + rows, height)) for y in range(0, height, rows)]
+
+
+#: Negative radiance down to this fraction of the image maximum is taken as codec noise near
+#: black (lossy EXR compressions such as DWAA/DWAB produce values like -0.003 in a scene whose
+#: sky is at 50) and clipped to 0; anything more negative is refused as not being radiance.
+NEGATIVE_TOLERANCE = 0.01
+
+
+def check_radiance(radiance: object, *, name: str = "radiance", user: str = "this function",
+                   hint: str = "") -> np.ndarray:
+    """Check linear radiance and return it as float32 ``(H, W, C)`` >= 0.
+
+    Small negatives (codec noise, see :data:`NEGATIVE_TOLERANCE`) are clipped to 0 in a copy;
+    the caller's array is never modified (a view is returned when it already is float32 and
+    non-negative).
+
+    Args:
+        radiance: the array to check.
+        name: how the message names it.
+        user: what takes the radiance, for the message about integer (display-referred)
+            data, e.g. ``"tone mapping"``.
+        hint: how to get radiance instead, added to that message.
+
+    Raises:
+        InputError: for non-arrays, wrong shapes, integer (display-referred) data, NaN/Inf or
+            negative values beyond codec noise.
+    """
+    img = check_image(radiance, name=name)
+    if img.dtype.kind != "f":
+        raise InputError(f"{name} is {img.dtype} code values, i.e. a display-referred image; "
+                         f"{user} takes linear float radiance >= 0"
+                         + (f" ({hint})" if hint else ""))
+    img = img.astype(np.float32, copy=False)
+    lo, hi = cv2.minMaxLoc(img.reshape(img.shape[0], -1))[:2]
+    if lo < 0.0:
+        if lo < -NEGATIVE_TOLERANCE * max(hi, 0.0):
+            bad = int(np.count_nonzero(img < 0))
+            raise InputError(
+                f"{name} has {bad} negative value(s), down to {lo:.4g} (maximum {hi:.4g}): "
+                "linear radiance must be >= 0; if the data are offset or signed, fix them "
+                "first (np.clip(radiance, 0, None) if the negatives are noise)"
+            )
+        img = np.maximum(img, np.float32(0.0))
+    return img

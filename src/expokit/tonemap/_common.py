@@ -14,7 +14,7 @@ from typing import Literal
 import cv2
 import numpy as np
 
-from .._checks import check_image
+from .._checks import check_radiance as _check_radiance
 from ..color import srgb_encode_inplace
 from ..errors import InputError
 
@@ -23,45 +23,15 @@ log = logging.getLogger(__name__)
 #: Display encodings an operator can return: sRGB code values or linear display light.
 Encoding = Literal["srgb", "linear"]
 
-#: Negative radiance down to this fraction of the image maximum is taken as codec noise near
-#: black (lossy EXR compressions such as DWAA/DWAB produce values like -0.003 in a scene whose
-#: sky is at 50) and clipped to 0; anything more negative is refused as not being radiance.
-NEGATIVE_TOLERANCE = 0.01
-
 #: Relative floor of the luminance in logarithms: max(L) * 1e-6. Relative, so that scaling the
 #: radiance by k scales every intermediate by k and the operators stay scale invariant.
 LOG_FLOOR = 1e-6
 
 
 def check_radiance(radiance: object, *, name: str = "radiance") -> np.ndarray:
-    """Check linear radiance and return it as float32 ``(H, W, C)`` (never the caller's array
-    modified; a view when it already is float32 and non-negative).
-
-    Raises:
-        InputError: for non-arrays, wrong shapes, integer (display-referred) data, NaN/Inf or
-            negative values beyond codec noise.
-    """
-    img = check_image(radiance, name=name)
-    if img.dtype.kind != "f":
-        raise InputError(
-            f"{name} is {img.dtype} code values, i.e. a display-referred image; tone mapping "
-            "takes linear float radiance >= 0 (read .exr/.hdr files with expokit.io.read_image "
-            "or merge a bracket with expokit.hdr)"
-        )
-    img = img.astype(np.float32, copy=False)
-    lo, hi = cv2.minMaxLoc(img.reshape(img.shape[0], -1))[:2]
-    if lo < 0.0:
-        if lo < -NEGATIVE_TOLERANCE * max(hi, 0.0):
-            bad = int(np.count_nonzero(img < 0))
-            raise InputError(
-                f"{name} has {bad} negative value(s), down to {lo:.4g} (maximum {hi:.4g}): "
-                "linear radiance must be >= 0; if the data are offset or signed, fix them "
-                "first (np.clip(radiance, 0, None) if the negatives are noise)"
-            )
-        log.debug("%s: clipping %d small negative values (>= %.3g) to 0", name,
-                  int(np.count_nonzero(img < 0)), lo)
-        img = np.maximum(img, np.float32(0.0))
-    return img
+    """Check linear radiance for a tone mapper (see :func:`expokit._checks.check_radiance`)."""
+    return _check_radiance(radiance, name=name, user="tone mapping", hint=(
+        "read .exr/.hdr files with expokit.io.read_image or merge a bracket with expokit.hdr"))
 
 
 def _finite(name: str, value: object, hint: str) -> float:

@@ -38,7 +38,7 @@ from typing import Literal
 import cv2
 import numpy as np
 
-from .._checks import check_image, to_float32
+from .._checks import check_radiance, to_float32
 from ..color import REC709_LUMA, linear_to_srgb, luminance, srgb_to_linear
 from ..errors import InputError
 from ..io import read_image
@@ -72,10 +72,6 @@ RESPONSES: tuple[str, ...] = ("srgb", "gamma", "linear", "filmic")
 #: approximation with the same variance is used (its error in the shape of the distribution is
 #: O(1 / sqrt(count)), under 6 % skewness at 32 electrons; mean and variance stay exact).
 POISSON_EXACT_BELOW = 32.0
-
-#: Negative radiance down to this fraction of the maximum is codec noise (lossy EXR) and is
-#: clipped to 0; anything more negative is refused.
-_NEGATIVE_TOLERANCE = 0.01
 
 
 # ---------------------------------------------------------------------------------------------
@@ -494,26 +490,10 @@ def add_sensor_noise(exposure: np.ndarray, camera: Camera, rng: np.random.Genera
 # Radiance input
 # ---------------------------------------------------------------------------------------------
 def _check_radiance(radiance: object, name: str = "radiance") -> np.ndarray:
-    """Float32 ``(H, W, C)`` radiance >= 0 (small negatives clipped); never the caller's array
-    modified."""
-    img = check_image(radiance, name=name)
-    if img.dtype.kind != "f":
-        raise InputError(
-            f"{name} is {img.dtype} code values, i.e. a display-referred image; the simulator "
-            "takes linear float radiance >= 0 (use load_radiance, which linearises 8-bit photos "
-            "with the inverse sRGB curve, or expokit.color.srgb_to_linear)"
-        )
-    img = img.astype(np.float32, copy=False)
-    lo, hi = float(img.min()), float(img.max())
-    if lo < 0.0:
-        if lo < -_NEGATIVE_TOLERANCE * max(hi, 0.0):
-            raise InputError(
-                f"{name} has {int(np.count_nonzero(img < 0))} negative value(s) down to "
-                f"{lo:.4g} (maximum {hi:.4g}): linear radiance must be >= 0 "
-                "(np.clip(radiance, 0, None) if the negatives are noise)"
-            )
-        img = np.maximum(img, np.float32(0.0))
-    return img
+    """Float32 ``(H, W, C)`` radiance >= 0 (small negatives clipped), never modified in place."""
+    return check_radiance(radiance, name=name, user="the simulator", hint=(
+        "use load_radiance, which linearises 8-bit photos with the inverse sRGB curve, or "
+        "expokit.color.srgb_to_linear"))
 
 
 def load_radiance(path: str | os.PathLike[str], *, max_side: int | None = None) -> np.ndarray:
