@@ -135,18 +135,18 @@ class DataConfig:
     data_root: str = ""
     patch: int = 64
     sim_fraction: float = 0.4
-    n_inputs: tuple[int, ...] = (2, 3, 4)
+    n_inputs: tuple[int, ...] = (2, 3, 4, 6)
     sim_sources: tuple[str, ...] = ("city", "courtyard", "forest", "interior", "night",
                                     "studio", "sunrise", "sunset")
     sim_pool: int = 96
     sim_size: int = 192
     sim_max_side: int = 1024
-    sim_exposures: int = 4
-    sim_ev_spacing: tuple[float, float] = (1.0, 2.5)
+    sim_exposures: int = 6
+    sim_ev_spacing: tuple[float, float] = (0.7, 2.0)
     train_max_side: int = 800
     val_scenes: tuple[str, ...] = ("Arno", "Igloo", "Mask", "Studio", "Villa")
     val_max_side: int = 512
-    range_weight: float = 10.0
+    range_weight: float = 100.0
     mean_weight: float = 1.0
 
     def __post_init__(self) -> None:
