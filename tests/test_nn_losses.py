@@ -10,6 +10,7 @@ torch = pytest.importorskip("torch")
 from expokit.errors import InputError  # noqa: E402
 from expokit.metrics.mef import mef_ssim  # noqa: E402
 from expokit.nn import MEFSSIMLoss, mef_ssim_loss, mef_ssim_map  # noqa: E402
+from expokit.nn.losses import structure_exponent  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -55,6 +56,18 @@ def test_float32_close_and_kernels_follow_dtype():
     got = mef_ssim_loss(fused.float(), sources.float())
     assert got.dtype == torch.float32
     assert float(got) == pytest.approx(float(ref), abs=1e-4)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_structure_exponent_stays_in_range_at_full_consistency(dtype):
+    """R = 1 (or a rounding above it) must give the cap 10, never tan(pi / 2) < 0: in float32
+    MATLAB's cap 1 - 2.2e-16 rounds back to 1 and once made NaN weights in training."""
+    r = torch.tensor([1.0, 1.0 + 1e-6, 1.5, 0.5, -0.1], dtype=dtype)
+    p = structure_exponent(r)
+    assert p.dtype == dtype
+    assert p.tolist()[:3] == [10.0, 10.0, 10.0]
+    assert float(p[3]) == pytest.approx(1.0, abs=1e-6)  # tan(pi / 4)
+    assert 0.0 <= float(p[4]) < 1e-6
 
 
 def test_identity_is_zero_and_reductions():

@@ -56,6 +56,19 @@ def _to_gray(x: Tensor) -> Tensor:
     return r * x[..., 0, :, :] + g * x[..., 1, :, :] + b * x[..., 2, :, :]
 
 
+def structure_exponent(consistency: Tensor) -> Tensor:
+    """MEF-SSIM's structure exponent ``p = min(tan(pi R / 2), 10)`` of the consistency ``R``.
+
+    ``R`` is first confined to ``[eps, 1 - eps]`` as in ``mef_ssim.m``, with the eps of the
+    tensor's own dtype: in float32 MATLAB's ``1 - 2.2e-16`` rounds to 1.0, and
+    ``tan(float32(pi / 2))`` is -2.3e7, a negative exponent that turns the weights into NaN.
+    """
+    one = 1.0 - torch.finfo(consistency.dtype).eps
+    consistency = torch.where(consistency > one, one, consistency)
+    consistency = torch.where(consistency < 0.0, _EPS, consistency)
+    return torch.clamp(torch.tan(math.pi / 2.0 * consistency), min=0.0, max=10.0)
+
+
 def _check(fused: object, sources: object, window_size: int) -> None:
     if not isinstance(fused, Tensor) or not isinstance(sources, Tensor):
         raise InputError(
@@ -154,9 +167,7 @@ def mef_ssim_map(
 
     var_s = mean_s2 - mu_s * mu_s
     consistency = (_safe_sqrt(n * var_s, var_s <= FLAT_VARIANCE) + _EPS) / (norm.sum(1) + _EPS)
-    consistency = torch.where(consistency > 1.0, 1.0 - _EPS, consistency)
-    consistency = torch.where(consistency < 0.0, _EPS, consistency)
-    p = torch.clamp(torch.tan(math.pi / 2.0 * consistency), max=10.0)
+    p = structure_exponent(consistency)
 
     wgt = (ed / window_size) ** p.unsqueeze(1) + _EPS
     wgt = wgt / wgt.sum(dim=1, keepdim=True)
