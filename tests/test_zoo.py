@@ -70,8 +70,11 @@ def test_round_trip_and_sidecar(tmp_path):
     assert record["scores"] == {"mef_ssim": 0.93, "bad": None}
     assert record["torch"] == torch.__version__ and record["created"].endswith("+00:00")
     with safe_open(weights, framework="pt") as fh:
-        assert json.loads(fh.metadata()["architecture"]) == {"width": 5}
+        assert json.loads(fh.metadata()["expokit"])["architecture"] == {"width": 5}
         assert set(fh.keys()) == set(before)
+    again = export_weights(net, tmp_path / "again" / "tiny", name="tiny",
+                           architecture={"width": 5})
+    assert again == sha  # same tensors and record: same bytes, same digest
     for key, value in net.state_dict().items():  # export leaves the model as it was
         assert torch.equal(value, before[key])
 

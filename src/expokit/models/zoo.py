@@ -187,12 +187,11 @@ def export_weights(
 
     weights = _weights_path(path)
     sidecar = _sidecar_path(weights)
-    metadata = {
-        "name": name,
-        "architecture": json.dumps(arch, sort_keys=True),
-        "expokit": __version__,
-        "torch": torch.__version__,
-    }
+    # One metadata key holding sorted JSON: safetensors writes several keys in a random order,
+    # so the same tensors would get a different SHA-256 at every export.
+    metadata = {"expokit": json.dumps({"name": name, "architecture": arch,
+                                       "expokit": __version__, "torch": torch.__version__},
+                                      sort_keys=True)}
     with atomic_path(weights) as tmp:
         save_file(tensors, tmp, metadata=metadata)
         sha = file_sha256(tmp)
