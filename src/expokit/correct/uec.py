@@ -6,12 +6,17 @@ transform (three passes of a 3->64->64->3 MLP). It is evaluated
 
 * exactly, pixel by pixel in row strips, for images up to :data:`LUT_MIN_PIXELS` pixels and on
   GPUs;
-* through a 3-D lookup table of :data:`LUT_SIZE`\\ ³ samples of that same transform with
+* through a 3-D lookup table of :data:`LUT_SIZE` cubed samples of that same transform with
   trilinear interpolation (``torch.nn.functional.grid_sample``) for larger images on the CPU:
   the exact MLP costs about 27,000 floating-point operations per pixel (2.2e11 for a 4K
-  image), the table about 1e9 in all, which is what makes a 4K photo take well under half a
-  second on two cores. The table's error against the exact transform is measured in
-  ``tests/test_correct.py`` (see :data:`LUT_MAX_ERROR`).
+  image, several seconds on two cores), the table about 3e9 to build and a few operations
+  per pixel to read. Measured for the shipped weights on a Ma 2015 photo (Balloons, darkest
+  shot) against the exact renderer: at most 3.6 8-bit code values, 0.07 on average (49³;
+  a 33³ table: 6.9 and 0.12; 65³: 2.6 and 0.06, 25 % slower). A 3840x2160 photo takes
+  about 0.3 s on two cores (``benchmarks/bench_correction.py``).
+
+The full-size steps (conversion to float, rendering) run in row strips on ``threads`` Python
+threads; the 256-high stage runs on torch's own threads.
 
 References:
     R. Cui, L. Niu and G. Hu, "Unsupervised Exposure Correction", ECCV 2024.
@@ -22,8 +27,8 @@ from __future__ import annotations
 import functools
 import math
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -37,9 +42,9 @@ from ..models.uec import UEC, thumbnail
 #: Images with more pixels than this are rendered through the 3-D lookup table on the CPU.
 LUT_MIN_PIXELS = 2_000_000
 #: Samples per axis of the lookup table.
-LUT_SIZE = 33
-#: Bound on |table - exact| per value checked by the tests, for the shipped weights.
-LUT_MAX_ERROR = 2.0 / 255.0
+LUT_SIZE = 49
+#: Bound on |table - exact| per value that the tests check (shipped weights: 3.6 / 255 measured).
+LUT_MAX_ERROR = 4.0 / 255.0
 #: Pixels per strip of the exact renderer.
 _STRIP_PIXELS = 1 << 16
 #: Pixels per strip of the lookup-table renderer.
@@ -68,16 +73,6 @@ def _to_tensor(x: np.ndarray, device: torch.device) -> torch.Tensor:
     if x.dtype == np.uint16:
         return t.to(torch.int32).to(torch.float32).mul_(1.0 / 65535.0)
     return t.to(torch.float32)
-
-
-@contextmanager
-def _torch_threads(n: int) -> Iterator[None]:
-    old = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
 
 
 def _resolve_device(device: str) -> torch.device:
@@ -127,47 +122,78 @@ def load_uec(weights: str | os.PathLike[str] = "uec", device: str = "cpu") -> UE
     return _load_cached(key, stamp, str(dev))
 
 
-def _render_exact(model: UEC, x: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
-    flat = x.reshape(-1, 3)
-    out = torch.empty_like(flat)
-    for i in range(0, flat.shape[0], _STRIP_PIXELS):
-        out[i:i + _STRIP_PIXELS] = model.transform_pixels(flat[i:i + _STRIP_PIXELS], k)
-    return out.view(x.shape)
+def _strips(n: int, size: int) -> list[tuple[int, int]]:
+    return [(i, min(i + size, n)) for i in range(0, n, size)]
 
 
-def _to_grid(x: np.ndarray, device: torch.device) -> torch.Tensor:
-    """``(H, W, 3)`` code values -> float32 tensor in [-1, 1] (``grid_sample`` coordinates)."""
-    t = torch.from_numpy(np.ascontiguousarray(x)).to(device)
-    if x.dtype == np.uint16:
-        t = t.to(torch.int32)
-    scale = {np.dtype(np.uint8): 2.0 / 255.0, np.dtype(np.uint16): 2.0 / 65535.0}.get(x.dtype, 2.0)
-    return t.to(torch.float32).mul_(scale).sub_(1.0)
+def _run(tasks: list[Callable[[], None]], threads: int) -> None:
+    """Run ``tasks`` on ``threads`` Python threads (torch releases the GIL in its kernels).
+
+    Strips are handed out dynamically, so a thread that the OS deschedules (a busy shared
+    machine) delays only its own strip, not a barrier that every thread waits at, as
+    OpenMP's static split does.
+    """
+    def call(task: Callable[[], None]) -> None:
+        with torch.inference_mode():
+            task()
+
+    if threads <= 1 or len(tasks) <= 1:
+        for t in tasks:
+            call(t)
+        return
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        for f in [pool.submit(call, t) for t in tasks]:
+            f.result()
 
 
-def _render_lut(model: UEC, grid: torch.Tensor, k: torch.Tensor, threads: int) -> torch.Tensor:
-    """Trilinear lookup of ``grid`` (``(H, W, 3)`` in [-1, 1]) in a table of the transform.
+def _render_exact(model: UEC, flat: torch.Tensor, k: torch.Tensor, threads: int) -> None:
+    """Exact per-pixel transform of ``flat`` (``(N, 3)`` in [0, 1]), in place, in strips."""
+    def task(i0: int, i1: int) -> Callable[[], None]:
+        def run() -> None:
+            flat[i0:i1] = model.transform_pixels(flat[i0:i1], k)
+        return run
 
-    Works in strips of about a megapixel, each split into ``2 * threads`` chunks (the batch
-    dimension ``grid_sample`` parallelises over), and writes every strip's result over its
-    own coordinates, so ``grid`` becomes the output and the peak memory is one image.
+    _run([task(i0, i1) for i0, i1 in _strips(flat.shape[0], _STRIP_PIXELS)], threads)
+
+
+def _to_unit(x: np.ndarray, out: np.ndarray, threads: int, *, grid: bool) -> None:
+    """Code values -> float32 in [0, 1] (``grid``: in [-1, 1]) into ``out`` ``(N, 3)``.
+
+    NumPy per strip (its loops release the GIL; torch's would each start an OpenMP team).
+    """
+    src = np.ascontiguousarray(x).reshape(-1, 3)
+    scale = {np.dtype(np.uint8): 1.0 / 255.0, np.dtype(np.uint16): 1.0 / 65535.0}.get(
+        x.dtype, 1.0)
+    mul = np.float32(2.0 * scale if grid else scale)
+
+    def task(i0: int, i1: int) -> Callable[[], None]:
+        def run() -> None:
+            np.multiply(src[i0:i1], mul, out=out[i0:i1], casting="unsafe")
+            if grid:
+                np.subtract(out[i0:i1], np.float32(1.0), out=out[i0:i1])
+        return run
+
+    _run([task(i0, i1) for i0, i1 in _strips(src.shape[0], _LUT_STRIP_PIXELS)], threads)
+
+
+def _render_lut(model: UEC, flat: np.ndarray, k: torch.Tensor, threads: int) -> None:
+    """Trilinear lookup of ``flat`` (``(N, 3)`` in [-1, 1]) in a table of the transform.
+
+    Each strip's result is written over its own coordinates, so ``flat`` becomes the output
+    and the peak memory is one float image. ``grid_sample`` on a batch of one runs on the
+    calling thread only, so the strips spread over the Python threads without OpenMP.
     """
     lut = model.lut(k, LUT_SIZE)
-    flat = grid.view(-1, 3)
-    n = flat.shape[0]
-    chunks = max(1, 2 * threads)
-    strip = max(chunks, (_LUT_STRIP_PIXELS // chunks) * chunks)
-    table = lut.expand(chunks, -1, -1, -1, -1)
-    for start in range(0, n, strip):
-        part = flat[start:start + strip]
-        per = part.shape[0] // chunks
-        main = per * chunks
-        if per > 0:
-            got = F.grid_sample(table, part[:main].view(chunks, 1, 1, per, 3), mode="bilinear",
-                                padding_mode="border", align_corners=True)
-            part[:main].view(chunks, per, 3).copy_(got.view(chunks, 3, per).permute(0, 2, 1))
-        if main < part.shape[0]:
-            part[main:] = model.transform_pixels(part[main:].add(1.0).mul(0.5), k)
-    return grid
+
+    def task(i0: int, i1: int) -> Callable[[], None]:
+        def run() -> None:
+            part = flat[i0:i1]
+            got = F.grid_sample(lut, torch.from_numpy(part).view(1, 1, 1, -1, 3),
+                                mode="bilinear", padding_mode="border", align_corners=True)
+            np.copyto(part, got.numpy().reshape(3, -1).T)
+        return run
+
+    _run([task(i0, i1) for i0, i1 in _strips(flat.shape[0], _LUT_STRIP_PIXELS)], threads)
 
 
 def correct_exposure(
@@ -226,22 +252,43 @@ def correct_exposure(
     model = load_uec(weights, device)
     dev = next(model.parameters()).device
     n_threads = resolve_threads(threads)
-    with _torch_threads(n_threads), torch.inference_mode():
-        if ref is not None:
-            feature = model.encode(_to_tensor(ref, dev).permute(2, 0, 1)[None])
-        elif ev is not None:
-            feature = model.ev_feature(float(ev))
-        else:
-            feature = None
-        if dev.type == "cpu" and x.shape[0] * x.shape[1] > LUT_MIN_PIXELS:
-            grid = _to_grid(x, dev)
-            # Resizing is linear with weights summing to 1, so the copy of the [-1, 1]
-            # coordinates maps back to the copy of the image.
-            small = thumbnail(grid.permute(2, 0, 1)[None]).add(1.0).mul(0.5)
-            k = model.predict(small, feature)
-            out = _render_lut(model, grid, k[0], n_threads)
-        else:
-            xt = _to_tensor(x, dev)
-            k = model.predict(xt.permute(2, 0, 1)[None], feature)
-            out = _render_exact(model, xt, k[0])
-    return out.cpu().numpy()
+    h, w = x.shape[:2]
+    if dev.type != "cpu":
+        with torch.inference_mode():
+            feature = _feature(model, ref, ev, dev)
+            xt = _to_tensor(x, dev).permute(2, 0, 1)[None]
+            return model(xt, feature)[0].permute(1, 2, 0).cpu().numpy()
+    use_lut = h * w > LUT_MIN_PIXELS
+    # The full-size work runs in row strips on Python threads; torch's own thread count is
+    # lowered (never raised) for the small 256-high stage, since changing it costs time.
+    old_threads = torch.get_num_threads()
+    if old_threads > n_threads:
+        torch.set_num_threads(n_threads)
+    try:
+        with torch.inference_mode():
+            feature = _feature(model, ref, ev, dev)
+            flat = np.empty((h * w, 3), np.float32)
+            _to_unit(x, flat, n_threads, grid=use_lut)
+            small = thumbnail(torch.from_numpy(flat).view(h, w, 3).permute(2, 0, 1)[None])
+            if use_lut:
+                # Resizing is linear with weights summing to 1: the copy of the [-1, 1]
+                # coordinates maps back to the copy of the image.
+                small = small.add(1.0).mul(0.5)
+            k = model.predict(small, feature)[0]
+            if use_lut:
+                _render_lut(model, flat, k, n_threads)
+            else:
+                _render_exact(model, torch.from_numpy(flat), k, n_threads)
+    finally:
+        if old_threads > n_threads:
+            torch.set_num_threads(old_threads)
+    return flat.reshape(h, w, 3)
+
+
+def _feature(model: UEC, ref: np.ndarray | None, ev: float | None,
+             dev: torch.device) -> torch.Tensor | None:
+    if ref is not None:
+        return model.encode(_to_tensor(ref, dev).permute(2, 0, 1)[None])
+    if ev is not None:
+        return model.ev_feature(float(ev))
+    return None

@@ -38,6 +38,10 @@ Two choices of ours, each stated where it matters:
   render is a fixed per-pixel colour transform: :meth:`UEC.render` evaluates it exactly,
   :meth:`UEC.render_lut` through a 3-D lookup table (for 4K images on a CPU).
 
+Shipped weights: ``uec`` (the paper's losses with TV weight 0.1) and ``uec_notv`` (without
+TV, as the authors' later code); ``uec`` scored higher on the held-out Ma 2015 benchmark
+(``benchmarks/quality_correction.py``).
+
 The default reference feature (buffer ``default_feature``, used when no reference is given,
 as the paper does at test time with one reference image) and a table of features per exposure
 offset (buffers ``ev_stops``, ``ev_features``) are part of the state, so they ship with the
@@ -196,7 +200,7 @@ class UEC(nn.Module, Pretrained):
     True
     """
 
-    PRETRAINED: ClassVar[dict[str, str]] = {"uec": "uec"}
+    PRETRAINED: ClassVar[dict[str, str]] = {"uec": "uec", "uec_notv": "uec_notv"}
 
     def __init__(self, passes: int = PASSES) -> None:
         super().__init__()
