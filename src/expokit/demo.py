@@ -39,7 +39,7 @@ def _label(img: np.ndarray, text: str) -> np.ndarray:
 
 def _learned(frames: list[np.ndarray], out: Path, say: Any, written: dict[str, Path]
              ) -> list[tuple[np.ndarray, str]]:
-    """DeepFuse on the bracket and UEC on its darkest shot, where PyTorch is installed."""
+    """DeepFuse on the bracket and UEC on an under-exposed shot, where PyTorch is installed."""
     import importlib.util
 
     from .errors import MissingResourceError
@@ -57,10 +57,12 @@ def _learned(frames: list[np.ndarray], out: Path, say: Any, written: dict[str, P
         fused = fuse_deepfuse(frames)
         written["DeepFuse fusion"] = write_image(out / "fused_deepfuse.png", fused)
         results.append((fused, "DeepFuse fusion"))
-        say(f"correcting the {_fmt_time(DEMO_TIMES[0])} shot's exposure (UEC, learned)")
-        fixed = correct_exposure(frames[0])
+        # The 1/16 s shot: under-exposed, but less than the 1/128 s one, which lies beyond the
+        # -3..+3 EV range UEC was trained on.
+        say(f"correcting the {_fmt_time(DEMO_TIMES[1])} shot's exposure (UEC, learned)")
+        fixed = correct_exposure(frames[1])
         written["exposure correction (UEC)"] = write_image(out / "corrected_uec.png", fixed)
-        results.append((fixed, f"UEC on {_fmt_time(DEMO_TIMES[0])}"))
+        results.append((fixed, f"UEC on {_fmt_time(DEMO_TIMES[1])}"))
     except MissingResourceError as exc:  # a package built without its weights
         say(f"learned models skipped: {exc}")
     return results

@@ -690,15 +690,20 @@ def models() -> None:
     need_torch("expokit models")
     from ..models.zoo import list_pretrained
 
-    table = Table("name", "file", "trained on", "scores", "sha256")
-    for row in list_pretrained():
-        data = row.get("data", "")
-        if not isinstance(data, str):
-            data = data.get("summary", "") if isinstance(data, dict) else str(data)
-        scores = ", ".join(f"{k} {v:.4g}" for k, v in (row.get("scores") or {}).items())
-        table.add_row(str(row.get("name")), str(row.get("file")), str(data), scores,
+    rows = list_pretrained()
+    table = Table("name", "file", "scores", "sha256")
+    for row in rows:
+        scores = ", ".join(f"{k} {v:.4g}" for k, v in (row.get("scores") or {}).items()
+                           if v is not None)
+        table.add_row(str(row.get("name")), str(row.get("file")), scores,
                       str(row.get("sha256", ""))[:16])
     out.print(table)
+    for row in rows:
+        data = row.get("data", "")
+        if isinstance(data, dict):
+            data = data.get("summary", "") or ", ".join(f"{k}: {v}" for k, v in data.items())
+        out.print(f"[bold]{escape(str(row.get('name')))}[/] trained on: {escape(str(data))}",
+                  highlight=False)
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ Importing this package needs PyTorch (``pip install "expokit[torch]"``).
 from __future__ import annotations
 
 from .deepfuse import DeepFuse
+from .uec import UEC
 from .zoo import Pretrained, export_weights, list_pretrained, load_weights
 
-__all__ = ["DeepFuse", "Pretrained", "export_weights", "list_pretrained", "load_weights"]
+__all__ = ["UEC", "DeepFuse", "Pretrained", "export_weights", "list_pretrained", "load_weights"]
