@@ -247,3 +247,17 @@ def test_cuda_auto_and_resume(tmp_path):  # pragma: no cover - CPU CI
           progress=False)  # fmt: skip
     for (k, a), b in zip(full.state_dict().items(), resumed.state_dict().values(), strict=True):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6, msg=k)
+
+
+def test_run_config_may_change_resumable_loop_settings():
+    """A run config that embeds its LoopConfig (as the model trainers' do) may raise ``steps``
+    on resumption like the loop config itself; other changes still count."""
+    from expokit.train.config import config_to_dict
+    from expokit.train.loop import LoopConfig, _without_resumable
+
+    a = {"loop": config_to_dict(LoopConfig(steps=10)), "data": {"patch": 64}}
+    b = {"loop": config_to_dict(LoopConfig(steps=20, val_every=5)), "data": {"patch": 64}}
+    c = {"loop": config_to_dict(LoopConfig(steps=10, lr=0.5)), "data": {"patch": 64}}
+    assert _without_resumable(a) == _without_resumable(b)
+    assert _without_resumable(a) != _without_resumable(c)
+    assert _without_resumable({"data": {"steps": 1}}) != _without_resumable({"data": {"steps": 2}})

@@ -27,6 +27,7 @@ References:
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import logging
 import math
@@ -311,12 +312,23 @@ def _run_config_dict(run_config: Any) -> Any:
     return config_to_dict(run_config)
 
 
+def _without_resumable(cfg: Any) -> Any:
+    """``cfg`` with the resumable loop settings left out of every LoopConfig section in it, so
+    a run config may change them between sessions just as the loop config may."""
+    if not isinstance(cfg, dict):
+        return cfg
+    is_loop = {f.name for f in dataclasses.fields(LoopConfig)} <= set(cfg)
+    return {k: _without_resumable(v) for k, v in cfg.items()
+            if not (is_loop and k in _RESUMABLE_CHANGES)}
+
+
 def _check_same_run(
     ckpt: Mapping[str, Any], run_config: Any, config: LoopConfig, path: Path
 ) -> None:
-    how = f"use a new out_dir or pass resume=False to start over (overwriting {path.parent})"
-    saved = ckpt.get("run_config")
-    given = _run_config_dict(run_config)
+    how = (f"use a new out_dir or pass resume=False (--no-resume on the command line) to "
+           f"start over (overwriting {path.parent})")
+    saved = _without_resumable(ckpt.get("run_config"))
+    given = _without_resumable(_run_config_dict(run_config))
     if saved != given:
         diff = ""
         if isinstance(saved, dict) and isinstance(given, dict):
