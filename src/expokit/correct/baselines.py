@@ -23,19 +23,29 @@ LOG_FLOOR = 0.5 / 255.0
 GAMMA_RANGE = (0.1, 10.0)
 
 
-def _rgb(img: object, name: str) -> np.ndarray:
+def check_rgb(img: object, name: str) -> np.ndarray:
+    """Check a display-referred RGB image (integer code values or float in [0, 1]).
+
+    Returns the checked array as given (no copy, no conversion).
+
+    Raises:
+        InputError: not an image, not 3 channels, or float values outside [0, 1].
+    """
     x = check_image(img, name=name)
     if x.shape[2] != 3:
         raise InputError(f"{name} has {x.shape[2]} channel(s), expected 3 (RGB); "
                          "convert a greyscale image with np.repeat(img, 3, axis=2)")
-    out = to_float32(x)
-    if out.dtype.kind == "f" and x.dtype.kind == "f":
-        lo, hi = float(out.min()), float(out.max())
+    if x.dtype.kind == "f":
+        lo, hi = float(x.min()), float(x.max())
         if lo < 0.0 or hi > 1.0:
             raise InputError(f"{name} has float values in [{lo:.4g}, {hi:.4g}], expected "
                              "display-referred [0, 1]; tone-map radiance first "
                              "(expokit.tonemap) or clip it")
-    return out
+    return x
+
+
+def _rgb(img: object, name: str) -> np.ndarray:
+    return to_float32(check_rgb(img, name))
 
 
 def match_histograms_to(image: np.ndarray, reference: np.ndarray) -> np.ndarray:

@@ -35,9 +35,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F  # noqa: N812
 
-from .._checks import check_image, resolve_threads
+from .._checks import resolve_threads
 from ..errors import InputError, MissingResourceError
 from ..models.uec import UEC, thumbnail
+from .baselines import check_rgb
 
 #: Images with more pixels than this are rendered through the 3-D lookup table on the CPU.
 LUT_MIN_PIXELS = 2_000_000
@@ -49,20 +50,6 @@ LUT_MAX_ERROR = 4.0 / 255.0
 _STRIP_PIXELS = 1 << 16
 #: Pixels per strip of the lookup-table renderer.
 _LUT_STRIP_PIXELS = 1 << 20
-
-
-def _rgb_array(img: object, name: str) -> np.ndarray:
-    x = check_image(img, name=name)
-    if x.shape[2] != 3:
-        raise InputError(f"{name} has {x.shape[2]} channel(s), expected 3 (RGB); "
-                         "convert a greyscale image with np.repeat(img, 3, axis=2)")
-    if x.dtype.kind == "f":
-        lo, hi = float(x.min()), float(x.max())
-        if lo < 0.0 or hi > 1.0:
-            raise InputError(f"{name} has float values in [{lo:.4g}, {hi:.4g}], expected "
-                             "display-referred [0, 1]; tone-map radiance first "
-                             "(expokit.tonemap) or clip it")
-    return x
 
 
 def _to_tensor(x: np.ndarray, device: torch.device) -> torch.Tensor:
@@ -241,11 +228,11 @@ def correct_exposure(
     >>> out.shape, out.dtype                                    # doctest: +SKIP
     ((64, 96, 3), dtype('float32'))
     """
-    x = _rgb_array(image, "image")
+    x = check_rgb(image, "image")
     if reference is not None and ev is not None:
         raise InputError("give reference or ev, not both: reference is an image whose exposure "
                          "is the target, ev an offset in stops from the default exposure")
-    ref = None if reference is None else _rgb_array(reference, "reference")
+    ref = None if reference is None else check_rgb(reference, "reference")
     if ev is not None and (isinstance(ev, bool) or not isinstance(ev, (int, float))
                            or not math.isfinite(ev)):
         raise InputError(f"ev must be a number of stops in [-3, 3], got {ev!r}")
