@@ -1,10 +1,32 @@
-"""Classical exposure fusion (no exposure times, no camera response needed)."""
+"""Exposure fusion: classical Mertens, and the learned DeepFuse (needs the torch extra)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
 from .mertens import fuse_mertens, mertens_weights
 
-__all__ = ["FUSERS", "fuse_mertens", "mertens_weights"]
+__all__ = ["FUSERS", "fuse_deepfuse", "fuse_mertens", "mertens_weights"]
 
-#: Classical fusion methods by name (the CLI's ``--method`` choices).
-FUSERS = {"mertens": fuse_mertens}
+
+def fuse_deepfuse(images: Sequence[np.ndarray], **kwargs: Any) -> np.ndarray:
+    """DeepFuse with the shipped weights: see :func:`expokit.fusion.deepfuse.fuse_deepfuse`.
+
+    Imported on first call, so ``expokit.fusion`` itself does not need PyTorch.
+    """
+    try:
+        from .deepfuse import fuse_deepfuse as fuse
+    except ImportError as exc:
+        from ..errors import MissingResourceError
+
+        raise MissingResourceError(
+            f"DeepFuse needs PyTorch and safetensors ({exc}): pip install \"expokit[torch]\""
+        ) from exc
+    return fuse(images, **kwargs)
+
+
+#: Fusion methods by name (the CLI's ``--method`` and ``expokit eval --fuse`` choices).
+FUSERS = {"mertens": fuse_mertens, "deepfuse": fuse_deepfuse}
