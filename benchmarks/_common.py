@@ -2,7 +2,10 @@
 
 Each measurement runs in its own Python process so that peak memory (VmHWM, minus the
 resident size once the inputs are loaded) belongs to that contender alone, and both contenders
-get the same thread count. Timings are the best of ``repeat`` runs (wall clock).
+get the same thread count. Timings are the best of ``repeat`` runs (wall clock); the median
+and every run's time come back too. A bench file may define ``setup_<name>(inputs)`` (not
+timed; its result is what ``run_<name>`` gets) and ``warmup_<name>(state)`` (one untimed call
+before the memory baseline, e.g. a model's first-call set-up).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 # Runs inside the child: load inputs, note RSS, run the contender `repeat` times.
 _CHILD = r"""
-import gc, json, os, sys, time, importlib.util
+import gc, json, os, statistics, sys, time, importlib.util
 threads = int(os.environ["BENCH_THREADS"])
 import cv2
 cv2.setNumThreads(threads)
@@ -32,6 +35,9 @@ fn = getattr(mod, "run_" + os.environ["BENCH_NAME"])
 inputs = np.load(os.environ["BENCH_INPUT"], allow_pickle=False)
 inputs = {k: inputs[k] for k in inputs.files}
 state = setup(inputs) if setup else inputs
+warmup = getattr(mod, "warmup_" + os.environ["BENCH_NAME"], None)
+if warmup:
+    warmup(state)
 gc.collect()
 def rss_kb():
     with open("/proc/self/statm") as f:
@@ -45,7 +51,8 @@ for _ in range(int(os.environ["BENCH_REPEAT"])):
 # parent holding gigabytes would report the parent's size.
 with open("/proc/self/status") as f:
     peak = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
-print(json.dumps({"seconds": min(times), "peak_mb": (peak - base) / 1024.0}))
+print(json.dumps({"seconds": min(times), "median": statistics.median(times), "times": times,
+                  "peak_mb": (peak - base) / 1024.0}))
 """
 
 
@@ -65,7 +72,8 @@ def measure(bench_file: str, name: str, inputs: Path, *, threads: int, repeat: i
     """Run ``run_<name>(inputs)`` from ``bench_file`` in a fresh process.
 
     Returns:
-        ``{"seconds": best wall time, "peak_mb": peak RSS above the loaded inputs}``.
+        ``{"seconds": best wall time, "median": median wall time, "times": every run's,
+        "peak_mb": peak RSS above the loaded inputs}``.
     """
     env = dict(os.environ, BENCH_THREADS=str(threads), BENCH_FILE=str(bench_file),
                BENCH_NAME=name, BENCH_INPUT=str(inputs), BENCH_REPEAT=str(repeat),
