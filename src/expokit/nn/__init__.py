@@ -1,4 +1,4 @@
-"""Learned-code helpers on torch tensors: differentiable losses (more to come).
+"""Learned-code helpers on torch tensors: differentiable losses (MEF-SSIM).
 
 Tensors are ``(B, C, H, W)`` and exposure stacks ``(B, N, C, H, W)``, display-referred in
 [0, 1] (see ``docs/conventions.md``). Importing this package needs PyTorch.
