@@ -88,7 +88,12 @@ def run_demo(out_dir: str | Path, *, width: int = 960, console: Any = None) -> d
         raise InputError(f"--size {width} is too small: use at least 64 pixels")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    say = console.print if console is not None else log.info
+    def say(message: str) -> None:  # plain text: "[torch]" is not rich markup
+        if console is not None:
+            console.print(message, markup=False, highlight=False)
+        else:
+            log.info(message)
+
     h = width * 3 // 4
     truth = render_scene(h, width, seed=0)
     frames = simulate_bracket(truth, DEMO_TIMES, noise=0.002, seed=1)
