@@ -598,10 +598,11 @@ def _train(kind: str, config: Path | None, out_dir: Path, resume: bool, override
     result = train_fn(config, out_dir, resume=resume, overrides=parse_overrides(overrides))
     scores = ", ".join(f"{k} {v:.4f}" for k, v in result.val.items())
     err.print(f"trained {kind} to step {result.step} in {result.seconds:.0f} s"
-              + (f"; validation: {scores}" if scores else "") + f"; run folder {out_dir}")
+              + (f"; validation: {scores}" if scores else "") + f"; run folder {out_dir}",
+              markup=False)
     if export is not None:
         digest = export_fn(out_dir, export)
-        err.print(f"exported {export} (sha256 {digest[:16]}...)")
+        err.print(f"exported {export} (sha256 {digest[:16]}...)", markup=False)
 
 
 @train_app.command("deepfuse")
@@ -680,7 +681,7 @@ def correct(
         depth = 16 if img.dtype == np.uint16 else 8
         write_image(target, fixed, bit_depth=depth if target.suffix.lower() in (
             ".png", ".tif", ".tiff") else None, exif=first_exif(path), inputs=paths)
-        err.print(f"wrote {target}", highlight=False)
+        err.print(f"wrote {target}", markup=False, highlight=False)
 
 
 @app.command()
