@@ -7,6 +7,7 @@ NumPy or OpenCV.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
 
@@ -236,3 +237,27 @@ def check_radiance(radiance: object, *, name: str = "radiance", user: str = "thi
             )
         img = np.maximum(img, np.float32(0.0))
     return img
+
+
+def check_number(name: str, value: object, hint: str, *, allow_bool: bool = True) -> float:
+    """``value`` as a float (not NaN; +-inf passes), else an InputError naming ``name`` with
+    ``hint``. ``allow_bool=False`` refuses True/False, which ``float()`` would take as 1/0."""
+    if not allow_bool and isinstance(value, bool):
+        raise InputError(f"{name} must be a number ({hint}), got {value!r}")
+    try:
+        v = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a number ({hint}), got {value!r}") from None
+    if math.isnan(v):
+        raise InputError(f"{name} must be a number ({hint}), got NaN")
+    return v
+
+
+def check_positive(name: str, value: object, hint: str, *, allow_inf: bool = False,
+                   allow_bool: bool = True) -> float:
+    """``value`` as a float > 0 (finite unless ``allow_inf``), else an InputError with ``hint``."""
+    v = check_number(name, value, hint, allow_bool=allow_bool)
+    if v <= 0.0 or (math.isinf(v) and not allow_inf):
+        kind = "> 0" if allow_inf else "finite and > 0"
+        raise InputError(f"{name} must be {kind} ({hint}), got {value!r}")
+    return v

@@ -14,6 +14,8 @@ from typing import Literal
 import cv2
 import numpy as np
 
+from .._checks import check_number as _finite
+from .._checks import check_positive as check_positive
 from .._checks import check_radiance as _check_radiance
 from ..color import srgb_encode_inplace
 from ..errors import InputError
@@ -32,25 +34,6 @@ def check_radiance(radiance: object, *, name: str = "radiance") -> np.ndarray:
     """Check linear radiance for a tone mapper (see :func:`expokit._checks.check_radiance`)."""
     return _check_radiance(radiance, name=name, user="tone mapping", hint=(
         "read .exr/.hdr files with expokit.io.read_image or merge a bracket with expokit.hdr"))
-
-
-def _finite(name: str, value: object, hint: str) -> float:
-    try:
-        v = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise InputError(f"{name} must be a number ({hint}), got {value!r}") from None
-    if math.isnan(v):
-        raise InputError(f"{name} must be a number ({hint}), got NaN")
-    return v
-
-
-def check_positive(name: str, value: object, hint: str, *, allow_inf: bool = False) -> float:
-    """``value`` as a float > 0 (finite unless ``allow_inf``), else an InputError with ``hint``."""
-    v = _finite(name, value, hint)
-    if v <= 0.0 or (math.isinf(v) and not allow_inf):
-        kind = "> 0" if allow_inf else "finite and > 0"
-        raise InputError(f"{name} must be {kind} ({hint}), got {value!r}")
-    return v
 
 
 def check_range(name: str, value: object, lo: float, hi: float, hint: str, *,

@@ -38,7 +38,7 @@ from typing import Literal
 import cv2
 import numpy as np
 
-from .._checks import check_radiance, to_float32
+from .._checks import check_number, check_positive, check_radiance, to_float32
 from ..color import REC709_LUMA, linear_to_srgb, luminance, srgb_to_linear
 from ..errors import InputError
 from ..io import read_image
@@ -188,22 +188,11 @@ class Camera:
 
 
 def _number(name: str, value: object, hint: str) -> float:
-    if isinstance(value, bool):
-        raise InputError(f"{name} must be a number ({hint}), got {value!r}")
-    try:
-        v = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise InputError(f"{name} must be a number ({hint}), got {value!r}") from None
-    if math.isnan(v):
-        raise InputError(f"{name} must be a number ({hint}), got NaN")
-    return v
+    return check_number(name, value, hint, allow_bool=False)
 
 
 def _positive(name: str, value: object, hint: str) -> float:
-    v = _number(name, value, hint)
-    if not (math.isfinite(v) and v > 0):
-        raise InputError(f"{name} must be finite and > 0 ({hint}), got {value!r}")
-    return v
+    return check_positive(name, value, hint, allow_bool=False)
 
 
 def _check_curve(curve: object) -> tuple[float, ...]:
