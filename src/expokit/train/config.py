@@ -36,6 +36,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
+import os
 import re
 import sys
 import types
@@ -499,3 +500,10 @@ def dump_config(cfg: Any, path: str | Path) -> None:
     text = to_toml(cfg)
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+def default_data_root() -> Path:
+    """Where training data live when a config leaves ``data_root`` empty: ``$EXPOKIT_DATA``,
+    else ``../shared/data`` beside the repository (the folder the tests use)."""
+    env = os.environ.get("EXPOKIT_DATA")
+    return Path(env) if env else Path(__file__).resolve().parents[3].parent / "shared" / "data"

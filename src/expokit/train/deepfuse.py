@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -59,7 +58,7 @@ from ..errors import InputError, MissingResourceError
 from ..io import atomic_path, read_image
 from ..models.deepfuse import DeepFuse
 from ..nn.losses import mef_ssim_loss
-from .config import config_to_dict, load_config
+from .config import config_to_dict, default_data_root, load_config
 from .loop import CHECKPOINT_NAME, LoopConfig, TrainResult, train
 
 __all__ = [
@@ -75,18 +74,11 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-_REPO = Path(__file__).resolve().parents[3]
 _IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"}
 #: Thumbnail correlation at or above which a source counts as a copy of a Ma 2015 image.
 THUMB_CORRELATION = 0.97
 #: Relative aspect-ratio difference below which two images may be copies.
 ASPECT_TOLERANCE = 0.03
-
-
-def default_data_root() -> Path:
-    """``$EXPOKIT_DATA``, else ``../shared/data`` beside the repository (as the tests use)."""
-    env = os.environ.get("EXPOKIT_DATA")
-    return Path(env) if env else _REPO.parent / "shared" / "data"
 
 
 # ---------------------------------------------------------------------------------------------

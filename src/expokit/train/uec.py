@@ -48,7 +48,7 @@ from .._checks import to_float32
 from ..errors import InputError, MissingResourceError
 from ..io import read_image
 from ..models.uec import ENCODER_HEIGHT, EV_STOPS, UEC, thumbnail
-from .config import dump_config, load_config
+from .config import default_data_root, dump_config, load_config
 from .loop import LoopConfig, TrainResult, train
 from .simulate import (
     Camera,
@@ -133,12 +133,7 @@ class UECTrainConfig:
 # --- data ------------------------------------------------------------------------------------
 def data_root(config: UECDataConfig) -> Path:
     """``config.data_root``, else ``$EXPOKIT_DATA``, else ``../shared/data`` beside the repo."""
-    if config.data_root:
-        return Path(config.data_root)
-    env = os.environ.get("EXPOKIT_DATA")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[3].parent / "shared" / "data"
+    return Path(config.data_root) if config.data_root else default_data_root()
 
 
 def _images_in(folder: Path) -> list[Path]:
