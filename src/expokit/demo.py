@@ -40,13 +40,14 @@ def _label(img: np.ndarray, text: str) -> np.ndarray:
 def _learned(frames: list[np.ndarray], out: Path, say: Any, written: dict[str, Path]
              ) -> list[tuple[np.ndarray, str]]:
     """DeepFuse on the bracket and UEC on an under-exposed shot, where PyTorch is installed."""
-    import importlib.util
-
+    from ._checks import require_torch
     from .errors import MissingResourceError
     from .io import write_image
 
-    if any(importlib.util.find_spec(m) is None for m in ("torch", "safetensors")):
-        say('learned models skipped: pip install "expokit[torch]" to add DeepFuse and UEC')
+    try:
+        require_torch("DeepFuse and UEC")
+    except MissingResourceError as exc:
+        say(f"learned models skipped: {exc}")
         return []
     from .correct import correct_exposure
     from .fusion.deepfuse import fuse_deepfuse

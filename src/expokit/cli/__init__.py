@@ -136,12 +136,9 @@ def expand(paths: list[Path]) -> list[Path]:
 
 def need_torch(what: str) -> None:
     """Fail with the extra to install when PyTorch (and safetensors) are absent."""
-    import importlib.util
+    from .._checks import require_torch
 
-    for module in ("torch", "safetensors"):
-        if importlib.util.find_spec(module) is None:
-            raise MissingResourceError(f"{what} needs {module}, which is not installed: "
-                                       'pip install "expokit[torch]"')
+    require_torch(what)
 
 
 def first_exif(path: Path) -> bytes | None:
