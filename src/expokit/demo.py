@@ -45,7 +45,7 @@ def _learned(frames: list[np.ndarray], out: Path, say: Any, written: dict[str, P
     from .io import write_image
 
     try:
-        require_torch("DeepFuse and UEC")
+        require_torch("this step (DeepFuse and UEC)")
     except MissingResourceError as exc:
         say(f"learned models skipped: {exc}")
         return []
