@@ -30,7 +30,6 @@ weights with their data record.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import re
@@ -46,9 +45,9 @@ from torch import Tensor, nn
 
 from .._checks import to_float32
 from ..errors import InputError, MissingResourceError
-from ..io import read_image
 from ..models.uec import ENCODER_HEIGHT, EV_STOPS, UEC, thumbnail
 from .config import default_data_root, dump_config, load_config
+from .heldout import list_mefb_scenes
 from .loop import LoopConfig, TrainResult, train
 from .simulate import (
     Camera,
@@ -136,66 +135,28 @@ def data_root(config: UECDataConfig) -> Path:
     return Path(config.data_root) if config.data_root else default_data_root()
 
 
-def _images_in(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in _IMAGE_EXTS)
-
-
-def _pixel_hash(img: np.ndarray) -> str:
-    h = hashlib.sha256()
-    h.update(str((img.shape, img.dtype.str)).encode())
-    h.update(np.ascontiguousarray(img).tobytes())
-    return h.hexdigest()
-
-
-def _thumb(img: np.ndarray) -> np.ndarray:
-    """16x16 grey thumbnail, zero mean and unit norm (exposure-invariant up to the response)."""
-    g = to_float32(img).mean(axis=2) if img.ndim == 3 else to_float32(img)
-    t = cv2.resize(g, (16, 16), interpolation=cv2.INTER_AREA).astype(np.float64).ravel()
-    t -= t.mean()
-    n = np.linalg.norm(t)
-    return t / n if n > 0 else t
-
-
 def mefb_training_files(root: Path) -> tuple[list[Path], dict[str, Any]]:
     """MEFB input files safe to train on when Ma 2015 is held out, and a record of the checks.
 
-    Excludes the MEFB scenes named like Ma 2015 sequences (:data:`MA2015_IN_MEFB`), then any
-    file whose decoded pixels hash equal to a Ma 2015 source image or whose 16x16 grey
-    thumbnail correlates above 0.98 with one (a resized or re-encoded copy).
+    The scenes :func:`expokit.train.heldout.list_mefb_scenes` keeps (the MEFB scenes named
+    like Ma 2015 sequences, :data:`MA2015_IN_MEFB`, and any scene with a file whose pixels or
+    thumbnail copy a Ma 2015 source image are dropped), every file of them, in path order.
 
     Raises:
         MissingResourceError: MEFB or Ma 2015 absent under ``root``.
     """
-    mefb, ma = root / "mefb" / "input", root / "ma2015" / "source image sequences"
-    for p in (mefb, ma):
-        if not p.is_dir():
-            raise MissingResourceError(f"{p} is absent: UEC training needs it (set EXPOKIT_DATA "
-                                       "or data.data_root, or data.use_mefb = false)")
-    ma_hashes, ma_thumbs = set(), []
-    for folder in sorted(p for p in ma.iterdir() if p.is_dir()):
-        for f in _images_in(folder):
-            img = read_image(f)
-            ma_hashes.add(_pixel_hash(img))
-            ma_thumbs.append(_thumb(img))
-    thumbs = np.stack(ma_thumbs)
-    banned = {n.lower() for n in MA2015_IN_MEFB}
-    keep: list[Path] = []
+    scenes = list_mefb_scenes(root)
+    keep = sorted(p for files in scenes.train.values() for p in files)
     by_name, by_hash, by_thumb = [], [], []
-    for scene in sorted(p for p in mefb.iterdir() if p.is_dir()):
-        if scene.name.lower() in banned:
-            by_name.append(scene.name)
-            continue
-        for f in _images_in(scene):
-            img = read_image(f)
-            if _pixel_hash(img) in ma_hashes:
-                by_hash.append(f"{scene.name}/{f.name}")
-            elif float((thumbs @ _thumb(img)).max()) > 0.98:
-                by_thumb.append(f"{scene.name}/{f.name}")
-            else:
-                keep.append(f)
+    for scene, why in scenes.excluded.items():
+        if why.startswith("name matches"):
+            by_name.append(scene)
+        else:
+            file = why.split(":", 1)[0]
+            (by_hash if "identical pixels" in why else by_thumb).append(f"{scene}/{file}")
     record = {"mefb_files": len(keep), "excluded_by_name": by_name,
               "excluded_by_pixel_hash": by_hash, "excluded_by_thumbnail": by_thumb,
-              "ma2015_images_checked": len(ma_hashes)}
+              "ma2015_images_checked": scenes.ma2015_images}
     return keep, record
 
 
