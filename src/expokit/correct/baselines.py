@@ -13,10 +13,11 @@ import math
 import numpy as np
 
 from .._checks import check_image, to_float32
+from ..color import REC709_LUMA
 from ..errors import InputError
 
 #: Rec. 709 luma weights, applied to display-referred code values.
-_LUMA = np.array([0.2126, 0.7152, 0.0722], dtype=np.float64)
+_LUMA = np.asarray(REC709_LUMA, dtype=np.float64)
 #: Floor of the luminance before the logarithm (half an 8-bit code value).
 LOG_FLOOR = 0.5 / 255.0
 #: The fitted gamma is clamped to this range (a flat image has no usable spread).
