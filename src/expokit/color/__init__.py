@@ -16,8 +16,8 @@ REC709_LUMA = (0.2126, 0.7152, 0.0722)
 def srgb_to_linear(img: np.ndarray) -> np.ndarray:
     """Decode sRGB code values in [0, 1] to linear light (IEC 61966-2-1).
 
-    >>> float(srgb_to_linear(np.array([0.5]))[0])  # doctest: +ELLIPSIS
-    0.2140...
+    >>> round(float(srgb_to_linear(np.array([0.5]))[0]), 4)
+    0.214
     """
     x = np.asarray(img, dtype=np.float32)
     return np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4).astype(np.float32)
@@ -26,8 +26,8 @@ def srgb_to_linear(img: np.ndarray) -> np.ndarray:
 def linear_to_srgb(img: np.ndarray) -> np.ndarray:
     """Encode linear light to sRGB code values; the input is clipped to [0, 1] first.
 
-    >>> float(linear_to_srgb(srgb_to_linear(np.array([0.3])))[0])  # doctest: +ELLIPSIS
-    0.3000...
+    >>> round(float(linear_to_srgb(srgb_to_linear(np.array([0.3])))[0]), 5)
+    0.3
     """
     src = np.asarray(img, dtype=np.float32)
     x = np.empty(src.shape, np.float32)  # C-contiguous, also for 0-d input
@@ -54,8 +54,8 @@ def srgb_encode_inplace(x: np.ndarray) -> np.ndarray:
 def luminance(img: np.ndarray) -> np.ndarray:
     """Rec. 709 luminance ``(H, W)`` of a linear RGB image ``(H, W, 3)``; greyscale passes.
 
-    >>> float(luminance(np.ones((1, 1, 3), np.float32))[0, 0])  # doctest: +ELLIPSIS
-    1.0...
+    >>> round(float(luminance(np.ones((1, 1, 3), np.float32))[0, 0]), 5)
+    1.0
     """
     x = np.asarray(img, dtype=np.float32)
     if x.ndim == 2:

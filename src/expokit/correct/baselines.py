@@ -130,7 +130,7 @@ def gain_gamma_to(image: np.ndarray, reference: np.ndarray) -> np.ndarray:
         InputError: for an argument that is not an RGB image or has floats outside [0, 1].
 
     >>> grey = np.full((4, 4, 3), 0.25, np.float32)
-    >>> float(gain_gamma_to(grey, np.full((4, 4, 3), 0.5, np.float32))[0, 0, 0])
+    >>> round(float(gain_gamma_to(grey, np.full((4, 4, 3), 0.5, np.float32))[0, 0, 0]), 5)
     0.5
     """
     gain, gamma = fit_gain_gamma(image, reference)

@@ -51,7 +51,7 @@ def mu_law(radiance: np.ndarray, *, mu: float = MU) -> np.ndarray:
         N. K. Kalantari, R. Ramamoorthi, "Deep high dynamic range imaging of dynamic
         scenes", ACM TOG 36(4), 2017, Eq. (2).
 
-    >>> float(mu_law(np.array(1.0)))
+    >>> round(float(mu_law(np.array(1.0))), 9)
     1.0
     """
     h = np.asarray(radiance, dtype=np.float64)
@@ -191,7 +191,7 @@ def ssim_mu(
         Kalantari & Ramamoorthi 2017 (as :func:`psnr_mu`); Wang et al., IEEE TIP 2004.
 
     >>> x = np.linspace(0, 1, 16 * 16).reshape(16, 16)
-    >>> ssim_mu(x, x)
+    >>> round(ssim_mu(x, x), 9)
     1.0
     """
     m = _check_mu(mu)
@@ -219,7 +219,7 @@ def psnr_l(
         Kalantari & Ramamoorthi, ACM TOG 2017, Sec. 5 ("PSNR-L").
 
     >>> x = np.full((8, 8, 3), 0.5)
-    >>> psnr_l(x, x + 0.1)
+    >>> round(psnr_l(x, x + 0.1), 9)
     20.0
     """
     x, y = _prepare(radiance, reference, normalize)
@@ -252,7 +252,7 @@ def ssim_l(
         Kalantari & Ramamoorthi, ACM TOG 2017, Sec. 5; Wang et al., IEEE TIP 2004.
 
     >>> x = np.linspace(0, 1, 16 * 16).reshape(16, 16)
-    >>> ssim_l(x, x)
+    >>> round(ssim_l(x, x), 9)
     1.0
     """
     x, y = _prepare(radiance, reference, normalize)

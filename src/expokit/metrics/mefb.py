@@ -102,8 +102,8 @@ def mefb_all(
 
     >>> import numpy as np
     >>> x = np.tile(np.arange(64, dtype=np.uint8) * 4, (64, 1))
-    >>> mefb_all(x, [x, x], metrics=["en", "SD"])
-    {'EN': 6.0, 'SD': 73.89...}
+    >>> {k: round(v, 2) for k, v in mefb_all(x, [x, x], metrics=["en", "SD"]).items()}
+    {'EN': 6.0, 'SD': 73.89}
     """
     if metrics is None:
         names = list(MEFB_METRICS)

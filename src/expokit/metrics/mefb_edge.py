@@ -1188,7 +1188,7 @@ def qcv(
         >>> import numpy as np
         >>> rng = np.random.default_rng(0)
         >>> a = rng.integers(0, 256, (32, 32), dtype=np.uint8)
-        >>> qcv(a, [a, a])
+        >>> round(qcv(a, [a, a]), 9)
         0.0
     """
     pa, pb, pf = _planes(fused, sources, data_range=data_range, channels=channels, metric="qcv")
