@@ -57,7 +57,8 @@ def test_estimated_times_match_the_true_ratios():
 
 
 def write_shot(path: Path, exposure: Fraction, when: datetime) -> Path:
-    img = Image.fromarray(np.full((16, 16, 3), 128, np.uint8))
+    level = int(np.clip(30 + 200 * float(exposure) ** 0.3, 0, 255))  # a longer shot is brighter
+    img = Image.fromarray(np.full((16, 16, 3), level, np.uint8))
     exif = Image.Exif()
     ifd = exif.get_ifd(0x8769)
     ifd[33434] = IFDRational(exposure.numerator, exposure.denominator)  # ExposureTime
@@ -96,3 +97,20 @@ def test_from_files_reads_exif_times(tmp_path):
     b = Bracket.from_files(paths)
     np.testing.assert_allclose(b.exposure_times, [0.001, 0.01, 0.1])
     assert [p.name for p in b.paths] == ["e2.jpg", "e1.jpg", "e0.jpg"]
+
+
+def test_from_files_without_times_speaks_api_terms(tmp_path):
+    # A library caller has no --times flag: the message names the arguments to pass.
+    paths = []
+    for i, level in enumerate((60, 160)):
+        paths.append(tmp_path / f"n{i}.png")
+        Image.fromarray(np.full((8, 8, 3), level, np.uint8)).save(paths[-1])
+    with pytest.raises(InputError, match="exposure_times.*estimate=True") as info:
+        Bracket.from_files(paths)
+    assert "--" not in str(info.value)
+
+
+def test_bracket_refuses_one_frame_twice():
+    a = np.full((4, 4, 3), 10, np.uint8)
+    with pytest.raises(InputError, match="image 2 .* exactly the pixels of image 1"):
+        Bracket([a, a.copy()], [0.1, 0.2])

@@ -124,6 +124,48 @@ def check_stack(
     return out
 
 
+def check_distinct_frames(images: Sequence[np.ndarray], *,
+                          paths: Sequence[object] | None = None) -> None:
+    """Refuse a bracket that holds one frame twice: the same file, or identical pixels.
+
+    Fusion would silently weigh that exposure double, and an HDR merge that is told two
+    different exposure times for one picture writes a wrong radiance map.
+
+    Raises:
+        InputError: naming both frames (their files when ``paths`` is given).
+
+    >>> a = np.zeros((2, 2, 3), np.uint8)
+    >>> check_distinct_frames([a, a + 1])
+    >>> check_distinct_frames([a, a.copy()], paths=["x.png", "y.png"])
+    Traceback (most recent call last):
+    ...
+    expokit.errors.InputError: image 2 (y.png) has exactly the pixels of image 1 (x.png): ...
+    """
+    import hashlib
+    from pathlib import Path
+
+    names = [describe(f"image {i + 1}", None if paths is None else paths[i])
+             for i in range(len(images))]
+    if paths is not None:
+        seen_path: dict[str, int] = {}
+        for i, p in enumerate(paths):
+            if p is None:
+                continue
+            key = os.path.normcase(str(Path(str(p)).resolve()))
+            if key in seen_path:
+                raise InputError(f"{names[i]} is the same file as {names[seen_path[key]]}: give "
+                                 "each exposure once")
+            seen_path[key] = i
+    seen: dict[tuple[str, tuple[int, ...], str], int] = {}
+    for i, im in enumerate(images):
+        arr = np.ascontiguousarray(im)
+        key = (arr.dtype.str, arr.shape, hashlib.blake2b(arr.data, digest_size=16).hexdigest())
+        if key in seen:
+            raise InputError(f"{names[i]} has exactly the pixels of {names[seen[key]]}: a "
+                             "bracket needs different exposures (remove the copy)")
+        seen[key] = i
+
+
 def check_exposure_times(times: object, count: int, *, name: str = "exposure_times") -> np.ndarray:
     """Check exposure times in seconds: one per image, finite, > 0 and all different.
 

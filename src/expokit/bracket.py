@@ -12,15 +12,18 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ._checks import check_exposure_times, check_stack, to_float32
+from ._checks import check_distinct_frames, check_exposure_times, check_stack, to_float32
 from .color import srgb_to_linear
 from .errors import InputError
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from .io import ImageInfo
 
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -33,8 +36,8 @@ class Bracket:
         paths: source file of each image (``None`` for arrays made in memory).
 
     Raises:
-        InputError: fewer than two images, mixed sizes or bit depths, missing, zero or
-            duplicate exposure times.
+        InputError: fewer than two images, mixed sizes or bit depths, one frame given twice
+            (same file or identical pixels), missing, zero or duplicate exposure times.
 
     >>> import numpy as np
     >>> b = Bracket([np.zeros((4, 4, 3), np.uint8), np.ones((4, 4, 3), np.uint8)], [0.5, 0.01])
@@ -52,6 +55,7 @@ class Bracket:
             raise InputError(f"paths has {len(paths)} entries for {len(self.images)} images")
         names = [p if p is not None else f"#{i + 1}" for i, p in enumerate(paths)]
         images = check_stack(self.images, paths=names)
+        check_distinct_frames(images, paths=names)
         times = check_exposure_times(self.exposure_times, len(images))
         order = np.argsort(times, kind="stable")
         object.__setattr__(self, "images", tuple(images[i] for i in order))
@@ -110,8 +114,8 @@ class Bracket:
                 raise InputError(
                     f"{missing[0]} has no EXIF exposure time"
                     + (f" (nor {len(missing) - 1} other file(s))" if len(missing) > 1 else "")
-                    + ": give the times in seconds (--times 1/60,1/15,1/4) or let expokit "
-                    "estimate relative times (--estimate-times)"
+                    + ": pass exposure_times (seconds, one per file) or estimate=True to "
+                    "estimate relative times from the pixels"
                 )
             if missing:
                 log.info("estimating exposure times from pixel values for %d files", len(files))
@@ -155,32 +159,100 @@ def estimate_exposure_times(images: Sequence[np.ndarray]) -> np.ndarray:
     return rel
 
 
-def group_brackets(
+@dataclass(frozen=True)
+class BracketSearch:
+    """What :func:`find_brackets` found among a set of files.
+
+    Attributes:
+        groups: the brackets, each a list of paths in shot order.
+        skipped: ``(path, reason)`` for every file that is in no bracket.
+    """
+
+    groups: list[list[Path]]
+    skipped: list[tuple[Path, str]]
+
+
+def frame_kind(info: ImageInfo) -> str | None:
+    """The kind of bracket frame an :class:`~expokit.io.ImageInfo` describes, or None.
+
+    ``"8-bit"`` / ``"16-bit"`` display-referred frames (PNG, JPEG, TIFF), ``"raw"`` camera
+    files; ``None`` for radiance files (EXR, Radiance .hdr, float TIFF), which are results of
+    a merge, not exposures of a bracket.
+    """
+    fmt, dtype = info.format, info.dtype
+    if fmt == "raw":
+        return "raw"
+    if fmt in ("exr", "hdr") or dtype.startswith("float"):
+        return None
+    return "16-bit" if dtype == "uint16" else "8-bit"
+
+
+def find_brackets(
     paths: Sequence[str | os.PathLike[str]],
     *,
     max_gap: float = 2.0,
     size: int | None = None,
-) -> list[list[Path]]:
-    """Split a series of shots into brackets.
+) -> BracketSearch:
+    """Split files into brackets: frames of one kind and size, then by capture time.
 
-    Shots are ordered by EXIF capture time (file name where it is missing). A new bracket
-    starts when the gap to the previous shot exceeds ``max_gap`` seconds, when an exposure
-    time repeats within the current bracket, or when it already holds ``size`` shots.
+    A bracket is frames of one kind (8-bit, 16-bit or RAW; radiance files such as EXR and
+    ``.hdr`` are never frames), one size and one channel count. Within such a set, shots are
+    ordered by EXIF capture time (file name where it is missing) and a new bracket starts when
+    the gap to the previous shot exceeds ``max_gap`` seconds, when an exposure time repeats
+    within the current bracket, or when it already holds ``size`` shots.
+
+    Args:
+        paths: image files (headers are read, pixels are not decoded).
+        max_gap: seconds between two shots beyond which they belong to different brackets.
+        size: shots per bracket when the camera shot several brackets in a row.
 
     Returns:
-        Lists of paths, one per bracket, each in shot order; single shots are dropped with a
-        log message (a bracket needs two exposures).
+        The brackets and, with a reason each, the files left out (radiance files, single
+        shots, unreadable files).
+
+    Raises:
+        InputError: if ``size`` < 2.
     """
-    from .io import read_exif
+    from .errors import ExpokitError
+    from .io import image_info
 
     if size is not None and size < 2:
         raise InputError(f"size must be >= 2 shots per bracket, got {size}")
-    files = [Path(p) for p in paths]
+    skipped: list[tuple[Path, str]] = []
+    sets: dict[tuple[str, int, int, int], list[Path]] = {}
+    for f in (Path(p) for p in paths):
+        try:
+            info = image_info(f)
+        except ExpokitError as exc:
+            skipped.append((f, f"not readable: {exc}"))
+            continue
+        kind = frame_kind(info)
+        if kind is None:
+            fmt = info.format.upper() if info.format in ("exr", "hdr") else "float TIFF"
+            skipped.append((f, f"{fmt} radiance file, not an exposure"))
+            continue
+        sets.setdefault((kind, info.width, info.height, info.channels), []).append(f)
+    groups: list[list[Path]] = []
+    for (kind, width, height, _), files in sets.items():
+        for g in _split_by_time(files, max_gap=max_gap, size=size):
+            if len(g) < 2:
+                skipped.append((g[0], f"single {kind} {width}x{height} shot: a bracket needs "
+                                      "two or more exposures of one size and kind"))
+            else:
+                groups.append(g)
+    groups.sort(key=lambda g: g[0].name)
+    return BracketSearch(groups, skipped)
+
+
+def _split_by_time(files: list[Path], *, max_gap: float, size: int | None
+                   ) -> list[list[Path]]:
+    from .io import read_exif
+
     info = []
     for f in files:
         ex = read_exif(f)
-        stamp = None if ex.datetime_original is None else ex.datetime_original.timestamp()
-        info.append((stamp, f, ex.exposure_time))
+        stamp = ex.datetime_original
+        info.append((None if stamp is None else stamp.timestamp(), f, ex.exposure_time))
     info.sort(key=lambda r: (r[0] if r[0] is not None else float("inf"), r[1].name))
     groups: list[list[tuple[float | None, Path, float | None]]] = []
     for rec in info:
@@ -198,13 +270,46 @@ def group_brackets(
             groups.append([rec])
         else:
             cur.append(rec)  # type: ignore[union-attr]
-    out = []
-    for g in groups:
-        if len(g) < 2:
-            log.info("%s is a single shot, not a bracket: skipped", g[0][1].name)
-            continue
-        out.append([r[1] for r in g])
-    return out
+    return [[r[1] for r in g] for g in groups]
+
+
+def group_brackets(
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    max_gap: float = 2.0,
+    size: int | None = None,
+) -> list[list[Path]]:
+    """Split a series of shots into brackets (the groups of :func:`find_brackets`).
+
+    Returns:
+        Lists of paths, one per bracket, each in shot order; files in no bracket (single
+        shots, radiance files) are dropped with a log message.
+    """
+    found = find_brackets(paths, max_gap=max_gap, size=size)
+    for f, why in found.skipped:
+        log.info("%s skipped: %s", f.name, why)
+    return found.groups
+
+
+def bracket_frames(paths: Sequence[str | os.PathLike[str]]) -> BracketSearch:
+    """The one bracket among ``paths`` (e.g. a folder's files), with what was left out.
+
+    Radiance files (``memorial.hdr`` beside Debevec's PNGs) and frames of another size or kind
+    are left out with their reason.
+
+    Raises:
+        InputError: if the files hold no bracket, or several (name them so the caller can pick).
+    """
+    found = find_brackets(paths, max_gap=float("inf"))
+    if not found.groups:
+        why = "; ".join(f"{f.name}: {r}" for f, r in found.skipped[:3])
+        raise InputError(f"no bracket among {len(paths)} file(s) ({why}): a bracket is two or "
+                         "more exposures of one size and kind")
+    if len(found.groups) > 1:
+        listed = "; ".join(f"{g[0].name}..{g[-1].name} ({len(g)} frames)" for g in found.groups)
+        raise InputError(f"the files hold {len(found.groups)} brackets ({listed}): give the "
+                         "frames of one bracket")
+    return found
 
 
 def read_hdrgen_list(path: str | os.PathLike[str]) -> tuple[list[str], list[float]]:

@@ -114,12 +114,17 @@ def check_output(output: Path, inputs: list[Path]) -> None:
 
 
 def read_frames(paths: list[Path]) -> list[np.ndarray]:
+    """Read the frames of a bracket, refusing one exposure given twice (identical pixels)."""
+    from .._checks import check_distinct_frames
     from ..io import read_image
 
     if len(paths) > 1:
-        return [read_image(p) for p in track(paths, description="reading", console=err,
-                                             transient=True)]
-    return [read_image(p) for p in paths]
+        frames = [read_image(p) for p in track(paths, description="reading", console=err,
+                                               transient=True)]
+    else:
+        frames = [read_image(p) for p in paths]
+    check_distinct_frames(frames, paths=paths)
+    return frames
 
 
 def expand(paths: list[Path]) -> list[Path]:
@@ -127,11 +132,67 @@ def expand(paths: list[Path]) -> list[Path]:
     from ..bracket import list_images
 
     if len(paths) == 1 and paths[0].is_dir():
-        return list_images(paths[0])
+        files = list_images(paths[0])
+        if not files:
+            subs = sum(1 for p in paths[0].iterdir() if p.is_dir())
+            raise InputError(f"{paths[0]} holds no image files" + (
+                f" (it holds {subs} folder(s): give one of them)" if subs else ""))
+        return files
     for p in paths:
         if not p.exists():
             raise InputError(f"{p} does not exist: check the path (or quote names with spaces)")
+        if p.is_dir():
+            raise InputError(f"{p} is a folder: give either one folder or image files")
     return paths
+
+
+def bracket_paths(paths: list[Path]) -> list[Path]:
+    """The frames of one bracket: a folder's bracket (saying what was left out), or the files.
+
+    A folder may hold other files (Debevec's ``memorial.hdr`` beside its PNGs): only frames of
+    one size and kind are taken. Files named one by one are taken as given, but never twice.
+    """
+    from ..bracket import bracket_frames
+
+    files = expand(paths)
+    if len(paths) == 1 and paths[0].is_dir():
+        found = bracket_frames(files)
+        for f, why in found.skipped:
+            err.print(f"  skipped {f.name}: {why}", highlight=False, markup=False)
+        return found.groups[0]
+    seen: dict[Path, Path] = {}
+    for p in files:
+        key = p.resolve()
+        if key in seen:
+            raise InputError(f"{p} is given twice (as {seen[key]} too): give each exposure once")
+        seen[key] = p
+    return files
+
+
+def require_exif_times(paths: list[Path]) -> None:
+    """Fail, naming the options to use, when a frame has no EXIF exposure time."""
+    from ..io import read_exif
+
+    missing = [p.name for p in paths if read_exif(p).exposure_time is None]
+    if missing:
+        raise InputError(
+            f"{missing[0]} has no EXIF exposure time"
+            + (f" (nor {len(missing) - 1} other file(s))" if len(missing) > 1 else "")
+            + ": give the times in seconds (--times 1/60,1/15,1/4 or --times-file LIST) or let "
+            "expokit estimate relative times (--estimate-times)")
+
+
+def parse_mask_color(text: str | None, frames: list[np.ndarray]) -> list[np.ndarray] | None:
+    """``"0,0,255"`` -> one invalid-pixel mask per frame (None passes through)."""
+    if text is None:
+        return None
+    from ..hdr import invalid_mask
+
+    try:
+        marker = tuple(int(v) for v in text.split(","))
+    except ValueError as exc:
+        raise InputError(f"--mask-color {text!r}: expected R,G,B such as 0,0,255") from exc
+    return [invalid_mask(f, marker=marker) for f in frames]
 
 
 def need_torch(what: str) -> None:
@@ -171,6 +232,9 @@ def fuse(
     weights: Annotated[str, typer.Option(
         help="deepfuse only: shipped weights name or a .safetensors file.")] = "deepfuse",
     tile: Annotated[int, typer.Option(help="deepfuse only: tile size in pixels.")] = 512,
+    mask_color: Annotated[str | None, typer.Option(
+        help="R,G,B code value marking invalid pixels, e.g. 0,0,255: they are filled from the "
+             "nearest exposure that has them before fusing.")] = None,
 ) -> None:
     """Fuse a bracket into one well-exposed image (Mertens exposure fusion or DeepFuse).
 
@@ -180,10 +244,17 @@ def fuse(
 
     if method not in ("mertens", "deepfuse"):
         raise InputError(f"--method {method!r} is not known: use mertens or deepfuse")
-    paths = expand(images)
+    paths = bracket_paths(images)
     check_output(output, paths)
     frames = read_frames(paths)
     frames = _maybe_align(frames, paths, align)
+    masks = parse_mask_color(mask_color, frames)
+    if masks is not None:
+        from ..fusion.masks import fill_masked
+
+        err.print(f"  masked pixels filled: {sum(int(m.sum()) for m in masks):,}",
+                  highlight=False)
+        frames = fill_masked(frames, masks)
     with err.status(f"fusing ({method})"):
         if method == "deepfuse":
             need_torch("--method deepfuse")
@@ -254,7 +325,7 @@ def merge(
     from ..hdr import MERGERS, calibrate_debevec, calibrate_robertson, invalid_mask
     from ..io import write_image
 
-    paths = expand(images)
+    paths = bracket_paths(images)
     check_output(output, paths)
     if output.suffix.lower() not in (".exr", ".hdr", ".tif", ".tiff"):
         raise InputError(f"output {output.name}: HDR radiance needs .exr, .hdr or .tif")
@@ -269,6 +340,8 @@ def merge(
         from_folder = len(images) == 1 and images[0].is_dir()
         paths, t = times_from_list(times_file, paths, only_listed=from_folder)
     if t is None:
+        if not estimate_times:
+            require_exif_times(paths)
         bracket = Bracket.from_files(paths, estimate=estimate_times)
     else:
         bracket = Bracket(read_frames(paths), t, paths)
@@ -363,7 +436,7 @@ def align_cmd(
     from ..align import align
     from ..io import write_image
 
-    paths = expand(images)
+    paths = bracket_paths(images)
     targets = [out_dir / p.name for p in paths]
     for t in targets:
         check_output(t, paths)
@@ -388,7 +461,7 @@ def info(
 
     Example: expokit info shots/
     """
-    from ..bracket import group_brackets
+    from ..bracket import find_brackets
     from ..io import image_info
 
     files = expand(paths)
@@ -402,10 +475,16 @@ def info(
                       "-" if i.f_number is None else f"{i.f_number:g}")
     out.print(table)
     if len(files) > 1:
-        groups = group_brackets(files)
-        out.print(f"{len(groups)} bracket(s): " + "; ".join(
-            f"{g[0].name}..{g[-1].name} ({len(g)})" for g in groups) if groups else
-            "no brackets (no EXIF exposure times or capture times found)")
+        found = find_brackets(files)
+        if found.groups:
+            out.print(f"{len(found.groups)} bracket(s): " + "; ".join(
+                f"{g[0].name}..{g[-1].name} ({len(g)})" for g in found.groups),
+                highlight=False, markup=False)
+        else:
+            out.print("no brackets: a bracket is two or more exposures of one size and kind",
+                      highlight=False)
+        for f, why in found.skipped:
+            out.print(f"  not in a bracket: {f.name}: {why}", highlight=False, markup=False)
 
 
 @app.command()
