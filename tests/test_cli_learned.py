@@ -101,11 +101,45 @@ def test_correct_folder_and_exclusive_options(bracket_files, tmp_path):
     assert proc.returncode == 2 and "not both" in proc.stderr
 
 
+def test_correct_never_overwrites_without_the_flag(bracket_files, tmp_path):
+    src = tmp_path / "a.png"
+    src.write_bytes(bracket_files[0].read_bytes())
+    assert run("correct", str(src), "--ev", "1").returncode == 0
+    made = tmp_path / "a_corrected.png"
+    before = made.read_bytes()
+    proc = run("correct", str(src), "--ev", "2")
+    assert proc.returncode == 2 and "--overwrite" in proc.stderr and "Traceback" not in proc.stderr
+    assert made.read_bytes() == before
+    assert run("correct", str(src), "--ev", "2", "--overwrite").returncode == 0
+    assert made.read_bytes() != before
+
+
+def test_correct_folder_to_a_file_name_is_refused(bracket_files, tmp_path):
+    proc = run("correct", str(bracket_files[0].parent), "-o", str(tmp_path / "x.jpg"))
+    assert proc.returncode == 2 and "give a folder" in proc.stderr
+    assert not (tmp_path / "x.jpg").exists()
+
+
 def test_models_lists_the_shipped_weights():
+    import hashlib
+    from pathlib import Path
+
+    import expokit.models
+
     proc = run("models")
     assert proc.returncode == 0, proc.stderr
     for name in ("deepfuse", "uec", "uec_notv"):
         assert name in proc.stdout
+        # the whole SHA-256 of the shipped file, computed here independently
+        file = Path(expokit.models.__file__).parent / "weights" / f"{name}.safetensors"
+        assert hashlib.sha256(file.read_bytes()).hexdigest() in proc.stdout
+
+
+def test_version():
+    import expokit
+
+    proc = run("--version")
+    assert proc.returncode == 0 and proc.stdout.strip() == f"expokit {expokit.__version__}"
 
 
 def test_train_with_missing_config_is_a_clean_error(tmp_path):

@@ -36,6 +36,21 @@ out = Console()
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+
+def _version(value: bool) -> None:
+    if value:
+        from .. import __version__
+
+        out.print(f"expokit {__version__}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: Annotated[bool, typer.Option(
+        "--version", help="Print the version and exit.", callback=_version,
+        is_eager=True)] = False) -> None:
+    """Multi-exposure imaging: exposure fusion, HDR merge, tone mapping, alignment."""
+
 EXIT_INTERNAL, EXIT_INPUT, EXIT_MISSING, EXIT_INTERRUPT = 1, 2, 3, 130
 
 
@@ -106,11 +121,18 @@ def times_from_list(list_file: Path, paths: list[Path], *, only_listed: bool
     return paths, [by_stem[p.stem.lower()] for p in paths]
 
 
-def check_output(output: Path, inputs: list[Path]) -> None:
-    """Refuse, before any work, an unknown output format or an output that is an input."""
+def check_output(output: Path, inputs: list[Path], *, overwrite: bool = True) -> None:
+    """Refuse, before any work, an unknown output format, an output that is an input, or
+    (unless ``overwrite``) an output that exists."""
     from ..io import check_output_path
 
     check_output_path(output, inputs=inputs)
+    if not overwrite and output.exists():
+        raise InputError(f"{output} exists: pass --overwrite to replace it, or choose another "
+                         "name with -o")
+
+
+Overwrite = Annotated[bool, typer.Option(help="Replace output files that exist.")]
 
 
 def read_frames(paths: list[Path]) -> list[np.ndarray]:
@@ -705,6 +727,19 @@ def train_uec_cmd(config: ConfigOpt = None, out_dir: RunDir = Path("runs/uec"),
     _train("uec", config, out_dir, resume, overrides, export)
 
 
+def correct_targets(paths: list[Path], output: Path | None, *, several: bool) -> list[Path]:
+    """Output paths for ``correct``: ``-o`` a file (one input) or a folder (several)."""
+    if output is None:
+        return [p.with_name(f"{p.stem}_corrected{p.suffix}") for p in paths]
+    if output.is_dir() or (not output.exists() and not output.suffix):
+        return [output / p.name for p in paths]
+    if several:
+        kind = "a file" if output.exists() else "a file name"
+        raise InputError(f"-o {output} is {kind} but a folder or several images were given: "
+                         "give a folder with -o (it is created if missing)")
+    return [output]
+
+
 @app.command()
 @handle_errors
 def correct(
@@ -720,6 +755,7 @@ def correct(
     weights: Annotated[str, typer.Option(
         help="Shipped weights name or a .safetensors file.")] = "uec",
     threads: Annotated[int | None, typer.Option(help="Worker threads.")] = None,
+    overwrite: Overwrite = False,
 ) -> None:
     """Correct the exposure of photos with UEC, toward a reference image or an EV offset.
 
@@ -736,19 +772,14 @@ def correct(
     from ..correct import correct_exposure
 
     paths = expand(images)
-    if len(paths) == 1 and output is not None and output.suffix:
-        targets = [output]
-    else:
-        if output is not None and output.exists() and not output.is_dir():
-            raise InputError(f"{output} is a file but {len(paths)} images are to be written: "
-                             "give a folder with -o")
-        folder = output
-        targets = [(folder / p.name) if folder is not None else
-                   p.with_name(f"{p.stem}_corrected{p.suffix}") for p in paths]
-        if folder is not None:
-            folder.mkdir(parents=True, exist_ok=True)
+    targets = correct_targets(paths, output, several=len(images) > 1 or images[0].is_dir())
     for t in targets:
-        check_output(t, paths)
+        check_output(t, paths, overwrite=overwrite)
+    if len(set(targets)) < len(targets):
+        raise InputError("two inputs share a file name, so their outputs would collide: "
+                         "correct them in separate runs")
+    for folder in {t.parent for t in targets}:
+        folder.mkdir(parents=True, exist_ok=True)
     ref = read_image(reference) if reference is not None else None
     for path, target in track(list(zip(paths, targets, strict=True)), description="correcting",
                               console=err, transient=True, disable=len(paths) < 2):
@@ -768,13 +799,15 @@ def models() -> None:
     from ..models.zoo import list_pretrained
 
     rows = list_pretrained()
-    table = Table("name", "file", "scores", "sha256")
+    table = Table("name", "file", "scores")
     for row in rows:
         scores = ", ".join(f"{k} {v:.4g}" for k, v in (row.get("scores") or {}).items()
                            if v is not None)
-        table.add_row(str(row.get("name")), str(row.get("file")), scores,
-                      str(row.get("sha256", ""))[:16])
+        table.add_row(str(row.get("name")), str(row.get("file")), scores)
     out.print(table)
+    for row in rows:  # whole, on a line of its own, so no terminal width cuts it
+        out.print(f"sha256 {row.get('sha256', '')}  {row.get('file')}", highlight=False,
+                  markup=False, soft_wrap=True)
     for row in rows:
         data = row.get("data", "")
         if isinstance(data, dict):
