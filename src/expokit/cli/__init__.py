@@ -151,6 +151,9 @@ def first_exif(path: Path) -> bytes | None:
 Images = Annotated[list[Path], typer.Argument(help="Bracket frames (or one folder of them).",
                                               show_default=False)]
 Output = Annotated[Path, typer.Option("--output", "-o", help="Output file; format from suffix.")]
+Negative = Annotated[str, typer.Option(
+    help="Negative values in float files (EXR, float TIFF): clip (set to 0, with a warning "
+    "that counts them) or error (refuse the file).")]
 
 
 @app.command()
@@ -318,6 +321,7 @@ def tonemap(
         help="Operator parameter NAME=VALUE (repeatable). " + _tonemap_help())] = None,
     bit_depth: Annotated[int | None, typer.Option(
         help="8 or 16 bits for PNG/TIFF output (default 8; EXR/HDR are float).")] = None,
+    negative: Negative = "clip",
 ) -> None:
     """Tone-map a linear HDR image to a display-referred one.
 
@@ -337,7 +341,7 @@ def tonemap(
         except ValueError as exc:
             raise InputError(f"--option {item!r}: expected NAME=NUMBER such as key=0.18") \
                 from exc
-    radiance = read_image(image)
+    radiance = read_image(image, negative=negative)
     if radiance.dtype != np.float32:
         raise InputError(f"{image.name} is a {radiance.dtype} display image, not linear HDR "
                          "radiance: tone-map .exr, .hdr or float TIFF files")
@@ -461,6 +465,7 @@ def score_cmd(
     checkpoints: Annotated[list[str] | None, typer.Option(
         "--checkpoint", help="Weights of a learned metric: NAME=PATH, e.g. "
         "musiq=musiq_koniq_ckpt.pth (repeatable).")] = None,
+    negative: Negative = "clip",
 ) -> None:
     """Score one fused or restored image with quality metrics.
 
@@ -487,7 +492,7 @@ def score_cmd(
     names = [m.strip() for m in metrics.split(",") if m.strip()]
     options = checkpoint_options(checkpoints)
     values = score(fused, sources=sources or None, reference=reference, metrics=names,
-                   options=options or None)
+                   options=options or None, negative=negative)
     if as_json:
         out.print_json(json.dumps(values))
         return
