@@ -907,3 +907,21 @@ def test_cli_huge_png_is_bad_input(tmp_path: Path) -> None:
     code, lines = _cli("tonemap", path, "-o", tmp_path / "out.png")
     assert code == 2 and len(lines) == 1, lines
     assert "100000x100000" in lines[0] and "1073741824 pixels" in lines[0]
+
+
+def test_cli_negative_option_for_brackets(tmp_path: Path) -> None:
+    # Float TIFF frames (display-referred [0, 1]) with small negatives: fuse and merge follow
+    # the same policy and take the same option.
+    frames = []
+    for i, level in enumerate((0.1, 0.4, 0.8)):
+        img = np.clip(_float_image(24, 32) * 0.2 + level, 0, 1)
+        img[0, :4, 0] = -0.01
+        frames.append(tmp_path / f"f{i}.tif")
+        tifffile.imwrite(frames[-1], img, photometric="rgb")
+    for args in (("fuse", *frames), ("merge", *frames, "--times", "1/64,1/8,1",
+                                     "--calibrate", "linear")):
+        ext = ".png" if args[0] == "fuse" else ".exr"
+        code, lines = _cli(*args, "-o", tmp_path / f"ok{ext}")
+        assert code == 0 and "f2.tif: 4 negative value(s) set to 0 (minimum -0.01)" in lines
+        code, lines = _cli(*args, "-o", tmp_path / f"strict{ext}", "--negative", "error")
+        assert code == 2 and lines[-1].startswith("error: f0.tif: 4 negative value(s)"), lines

@@ -243,7 +243,7 @@ def check_negative(img: np.ndarray, *, negative: str = "clip", name: str = "imag
     count = int(np.count_nonzero(img < 0))
     if negative == "error":
         raise InputError(
-            f"{name}: {count} negative value(s), down to {lo:.4g}: linear values must be >= 0; "
+            f"{name}: {count} negative value(s), down to {lo:.4g}: float images must be >= 0; "
             "to set them to 0 pass negative='clip' (CLI: --negative clip), or fix the data"
         )
     _log.warning("%s: %d negative value(s) set to 0 (minimum %.4g)", name, count, lo)

@@ -81,6 +81,7 @@ class Bracket:
         exposure_times: Sequence[float] | None = None,
         *,
         estimate: bool = False,
+        negative: str = "clip",
     ) -> Bracket:
         """Read a bracket from image files, with times from EXIF unless given.
 
@@ -89,6 +90,8 @@ class Bracket:
             exposure_times: seconds per path; default: EXIF ``ExposureTime``.
             estimate: when EXIF has no time, estimate relative times from the pixels
                 (:func:`estimate_exposure_times`) instead of failing.
+            negative: negative values in float files: ``"clip"`` (set to 0, with a warning) or
+                ``"error"`` (see :func:`expokit.io.read_image`).
 
         Raises:
             InputError: unreadable file, or a file without an exposure time when neither
@@ -102,7 +105,7 @@ class Bracket:
                 f"a bracket needs at least 2 images, got {len(files)}"
                 + (f" ({files[0].name})" if files else "")
             )
-        images = [read_image(f) for f in files]
+        images = [read_image(f, negative=negative) for f in files]
         if exposure_times is None:
             times = [read_exif(f).exposure_time for f in files]
             missing = [f.name for f, t in zip(files, times, strict=True) if t is None]

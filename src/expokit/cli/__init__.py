@@ -113,13 +113,13 @@ def check_output(output: Path, inputs: list[Path]) -> None:
     check_output_path(output, inputs=inputs)
 
 
-def read_frames(paths: list[Path]) -> list[np.ndarray]:
+def read_frames(paths: list[Path], negative: str = "clip") -> list[np.ndarray]:
     from ..io import read_image
 
     if len(paths) > 1:
-        return [read_image(p) for p in track(paths, description="reading", console=err,
-                                             transient=True)]
-    return [read_image(p) for p in paths]
+        return [read_image(p, negative=negative) for p in track(
+            paths, description="reading", console=err, transient=True)]
+    return [read_image(p, negative=negative) for p in paths]
 
 
 def expand(paths: list[Path]) -> list[Path]:
@@ -174,6 +174,7 @@ def fuse(
     weights: Annotated[str, typer.Option(
         help="deepfuse only: shipped weights name or a .safetensors file.")] = "deepfuse",
     tile: Annotated[int, typer.Option(help="deepfuse only: tile size in pixels.")] = 512,
+    negative: Negative = "clip",
 ) -> None:
     """Fuse a bracket into one well-exposed image (Mertens exposure fusion or DeepFuse).
 
@@ -185,7 +186,7 @@ def fuse(
         raise InputError(f"--method {method!r} is not known: use mertens or deepfuse")
     paths = expand(images)
     check_output(output, paths)
-    frames = read_frames(paths)
+    frames = read_frames(paths, negative)
     frames = _maybe_align(frames, paths, align)
     with err.status(f"fusing ({method})"):
         if method == "deepfuse":
@@ -248,6 +249,7 @@ def merge(
     align: Annotated[str, typer.Option(help="Align first: none, mtb or homography.")] = "none",
     mask_color: Annotated[str | None, typer.Option(
         help="R,G,B code value marking invalid pixels, e.g. 0,0,255.")] = None,
+    negative: Negative = "clip",
 ) -> None:
     """Merge a bracket into a linear HDR radiance map (.exr, .hdr or float .tif).
 
@@ -272,9 +274,9 @@ def merge(
         from_folder = len(images) == 1 and images[0].is_dir()
         paths, t = times_from_list(times_file, paths, only_listed=from_folder)
     if t is None:
-        bracket = Bracket.from_files(paths, estimate=estimate_times)
+        bracket = Bracket.from_files(paths, estimate=estimate_times, negative=negative)
     else:
-        bracket = Bracket(read_frames(paths), t, paths)
+        bracket = Bracket(read_frames(paths, negative), t, paths)
     frames = _maybe_align(list(bracket.images), list(bracket.paths), align)  # type: ignore
     mask = None
     if mask_color is not None:
