@@ -899,6 +899,9 @@ def test_cli_negative_option(tmp_path: Path) -> None:
     assert "--negative clip" in lines[0] and not (tmp_path / "strict.png").exists()
     code, lines = _cli("score", exr, "--reference", exr, "-m", "psnr_l", "--negative", "error")
     assert code == 2 and "sample.exr: 35 negative" in lines[0], lines
+    code, lines = _cli("tonemap", exr, "-o", tmp_path / "x.png", "--negative", "keep")
+    assert code == 2 and lines == ["error: --negative 'keep': choose clip (set negative values "
+                                   "to 0, with a warning) or error (refuse the file)"], lines
 
 
 def test_cli_huge_png_is_bad_input(tmp_path: Path) -> None:

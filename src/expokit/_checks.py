@@ -205,7 +205,8 @@ Negative = Literal["clip", "error"]
 NEGATIVE_POLICIES: tuple[str, ...] = ("clip", "error")
 
 
-def check_negative(img: np.ndarray, *, negative: str = "clip", name: str = "image") -> np.ndarray:
+def check_negative(img: np.ndarray, *, negative: Negative = "clip",
+                   name: str = "image") -> np.ndarray:
     """Apply expokit's one policy for negative values in linear float data.
 
     Lossy EXR codecs (DWAA/DWAB, B44) and filtering leave small negative values near black,
@@ -251,7 +252,7 @@ def check_negative(img: np.ndarray, *, negative: str = "clip", name: str = "imag
 
 
 def check_radiance(radiance: object, *, name: str = "radiance", user: str = "this function",
-                   hint: str = "", negative: str = "clip") -> np.ndarray:
+                   hint: str = "", negative: Negative = "clip") -> np.ndarray:
     """Check linear radiance and return it as float32 ``(H, W, C)`` >= 0.
 
     Negative values follow :func:`check_negative`: by default they are set to 0 in a copy with

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._checks import check_exposure_times, check_stack, to_float32
+from ._checks import Negative, check_exposure_times, check_stack, to_float32
 from .color import srgb_to_linear
 from .errors import InputError
 
@@ -81,7 +81,7 @@ class Bracket:
         exposure_times: Sequence[float] | None = None,
         *,
         estimate: bool = False,
-        negative: str = "clip",
+        negative: Negative = "clip",
     ) -> Bracket:
         """Read a bracket from image files, with times from EXIF unless given.
 

@@ -22,6 +22,7 @@ from rich.markup import escape
 from rich.progress import track
 from rich.table import Table
 
+from .._checks import Negative as NegativePolicy
 from ..errors import InputError, MissingResourceError
 
 app = typer.Typer(
@@ -113,13 +114,22 @@ def check_output(output: Path, inputs: list[Path]) -> None:
     check_output_path(output, inputs=inputs)
 
 
+def negative_policy(value: str) -> NegativePolicy:
+    """``--negative`` as the library's policy name (see docs/conventions.md)."""
+    if value not in ("clip", "error"):
+        raise InputError(f"--negative {value!r}: choose clip (set negative values to 0, with a "
+                         "warning) or error (refuse the file)")
+    return value  # type: ignore[return-value]
+
+
 def read_frames(paths: list[Path], negative: str = "clip") -> list[np.ndarray]:
     from ..io import read_image
 
+    policy = negative_policy(negative)
     if len(paths) > 1:
-        return [read_image(p, negative=negative) for p in track(
+        return [read_image(p, negative=policy) for p in track(
             paths, description="reading", console=err, transient=True)]
-    return [read_image(p, negative=negative) for p in paths]
+    return [read_image(p, negative=policy) for p in paths]
 
 
 def expand(paths: list[Path]) -> list[Path]:
@@ -274,7 +284,8 @@ def merge(
         from_folder = len(images) == 1 and images[0].is_dir()
         paths, t = times_from_list(times_file, paths, only_listed=from_folder)
     if t is None:
-        bracket = Bracket.from_files(paths, estimate=estimate_times, negative=negative)
+        bracket = Bracket.from_files(paths, estimate=estimate_times,
+                                     negative=negative_policy(negative))
     else:
         bracket = Bracket(read_frames(paths, negative), t, paths)
     frames = _maybe_align(list(bracket.images), list(bracket.paths), align)  # type: ignore
@@ -343,7 +354,7 @@ def tonemap(
         except ValueError as exc:
             raise InputError(f"--option {item!r}: expected NAME=NUMBER such as key=0.18") \
                 from exc
-    radiance = read_image(image, negative=negative)
+    radiance = read_image(image, negative=negative_policy(negative))
     if radiance.dtype != np.float32:
         raise InputError(f"{image.name} is a {radiance.dtype} display image, not linear HDR "
                          "radiance: tone-map .exr, .hdr or float TIFF files")
@@ -494,7 +505,7 @@ def score_cmd(
     names = [m.strip() for m in metrics.split(",") if m.strip()]
     options = checkpoint_options(checkpoints)
     values = score(fused, sources=sources or None, reference=reference, metrics=names,
-                   options=options or None, negative=negative)
+                   options=options or None, negative=negative_policy(negative))
     if as_json:
         out.print_json(json.dumps(values))
         return

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._checks import check_negative
+from .._checks import Negative, check_negative
 from ..errors import InputError
 from ._paths import check_finite
 
@@ -207,7 +207,7 @@ def _yca_to_rgb(planes: list[np.ndarray], sampling: list[tuple[int, int]], weigh
     return np.stack([red, green, blue], axis=-1)
 
 
-def read_exr(path: Path, *, negative: str = "clip") -> np.ndarray:
+def read_exr(path: Path, *, negative: Negative = "clip") -> np.ndarray:
     """Read an OpenEXR file as float32 linear ``(H, W, 3)`` RGB or ``(H, W, 1)`` grey.
 
     Half and uint channels are converted to float32 (uint values unscaled). The data window

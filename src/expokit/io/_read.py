@@ -10,7 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .._checks import NEGATIVE_POLICIES, check_negative
+from .._checks import NEGATIVE_POLICIES, Negative, check_negative
 from ..errors import InputError
 from ._exr import read_exr
 from ._paths import EXR_EXTS, HDR_EXTS, RAW_EXTS, check_finite, check_input_file
@@ -202,7 +202,7 @@ def _decode_cv2(data: bytes, fmt: str, path: Path) -> np.ndarray:
     return img
 
 
-def _read_tiff(raw: bytes, path: Path, negative: str) -> np.ndarray:
+def _read_tiff(raw: bytes, path: Path, negative: Negative) -> np.ndarray:
     import tifffile
 
     try:
@@ -278,7 +278,7 @@ def page_bits(data: np.ndarray) -> str:
     return f"{data.dtype.itemsize * 8}-bit {kind.get(data.dtype.kind, data.dtype.kind)}"
 
 
-def read_image(path: str | os.PathLike[str], *, negative: str = "clip") -> np.ndarray:
+def read_image(path: str | os.PathLike[str], *, negative: Negative = "clip") -> np.ndarray:
     """Read an image file into an ``(H, W, C)`` RGB array (C = 3, or 1 for grey files).
 
     The format comes from the extension; for PNG/JPEG/TIFF the file's first bytes decide

@@ -9,13 +9,14 @@ from pathlib import Path
 
 import numpy as np
 
+from .._checks import Negative
 from ..errors import InputError
 from ._table import MetricInfo, get_metric
 
 ImageLike = np.ndarray | str | os.PathLike[str]
 
 
-def _load(img: object, name: str, negative: str = "clip") -> np.ndarray:
+def _load(img: object, name: str, negative: Negative = "clip") -> np.ndarray:
     if isinstance(img, (str, os.PathLike)):
         from ..io import read_image
 
@@ -43,7 +44,7 @@ def score(
     reference: ImageLike | None = None,
     data_range: float | None = None,
     options: Mapping[str, Mapping[str, object]] | None = None,
-    negative: str = "clip",
+    negative: Negative = "clip",
 ) -> dict[str, float]:
     """Compute several metrics of one image.
 
