@@ -13,6 +13,7 @@ import os
 import re
 import sys
 import types
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -82,12 +83,13 @@ def test_real_exr_matches_openexr_and_opencv(shared_data: Path, name: str) -> No
     path = need(shared_data, f"hdr_cc0/{name}.exr")
     img = read_image(path)
     assert img.dtype == np.float32 and img.shape == (512, 1024, 3)
-    # The OpenEXR package's own packed read (a different code path from ours).
-    ref = OpenEXR.File(str(path)).channels()["RGB"].pixels
+    # The OpenEXR package's own packed read (a different code path from ours), with the
+    # negative codec noise set to 0 as the conventions say.
+    ref = np.maximum(OpenEXR.File(str(path)).channels()["RGB"].pixels, 0)
     np.testing.assert_array_equal(img, ref)
     cv = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if cv is not None:  # OpenCV builds without OpenEXR return None
-        np.testing.assert_array_equal(img, cv[..., ::-1])
+        np.testing.assert_array_equal(img, np.maximum(cv[..., ::-1], 0))
     info = image_info(path)
     assert (info.format, info.width, info.height, info.channels, info.bit_depth) == (
         "exr",
@@ -98,11 +100,22 @@ def test_real_exr_matches_openexr_and_opencv(shared_data: Path, name: str) -> No
     )
 
 
-def test_real_exr_negatives_kept(shared_data: Path) -> None:
-    # DWAB compression leaves small negative values near black; they are documented and kept.
+def test_real_exr_negatives_clipped_with_a_warning(
+    shared_data: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # DWAB compression leaves small negative values near black: by default they are set to 0
+    # with one warning that counts them (the count and minimum from the OpenEXR package).
     path = need(shared_data, "hdr_cc0/city.exr")
-    img = read_image(path)
-    assert img.min() < 0 and np.isfinite(img).all()
+    ref = OpenEXR.File(str(path)).channels()["RGB"].pixels
+    count, low = int(np.count_nonzero(ref < 0)), float(ref.min())
+    assert count > 0
+    with caplog.at_level(logging.WARNING, logger="expokit"):
+        img = read_image(path)
+    assert img.min() == 0 and np.isfinite(img).all()
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [f"city.exr: {count} negative value(s) set to 0 (minimum {low:.4g})"]
+    with pytest.raises(InputError, match=rf"city\.exr: {count} negative .*--negative clip"):
+        read_image(path, negative="error")
 
 
 # --------------------------------------------------------------------------- PNG / JPEG
@@ -284,6 +297,131 @@ def test_truncated_exr(shared_data: Path, tmp_path: Path) -> None:
         read_image(path)
 
 
+# Luma weights from the primaries, published values: ITU-R BT.709-6 (Y = 0.2126 R + 0.7152 G
+# + 0.0722 B) and ITU-R BT.2020-2 (Y = 0.2627 R + 0.6780 G + 0.0593 B).
+REC709 = ((0.64, 0.33, 0.30, 0.60, 0.15, 0.06, 0.3127, 0.3290), (0.2126, 0.7152, 0.0722))
+REC2020 = ((0.708, 0.292, 0.170, 0.797, 0.131, 0.046, 0.3127, 0.3290), (0.2627, 0.6780, 0.0593))
+
+
+def _yca(rgb: np.ndarray, weights: tuple[float, float, float]) -> tuple[np.ndarray, ...]:
+    """OpenEXR's luminance/chroma encoding (ImfRgbaYca RGBtoYCA): Y, (R - Y) / Y, (B - Y) / Y."""
+    lum = rgb @ np.asarray(weights, dtype=np.float64)
+    return lum, (rgb[..., 0] - lum) / lum, (rgb[..., 2] - lum) / lum
+
+
+def _write_yca(path: Path, lum: np.ndarray, ry: np.ndarray, by: np.ndarray, sampling: int,
+               chromaticities: tuple[float, ...] | None = None) -> Path:
+    """Write Y, RY, BY float channels, RY/BY subsampled ``sampling`` x ``sampling``."""
+    h, w = lum.shape
+    channels = {"Y": OpenEXR.Channel(lum.astype(np.float32))}
+    for name, plane in (("RY", ry), ("BY", by)):
+        small = np.ascontiguousarray(plane[::sampling, ::sampling], dtype=np.float32)
+        if sampling == 1:
+            channels[name] = OpenEXR.Channel(small)
+            continue
+        # The OpenEXR package (3.3-3.5) wants a full-size array for a subsampled channel and
+        # stores its first (h / s) * (w / s) values; what was stored is checked below.
+        buf = np.zeros((h, w), np.float32)
+        buf.reshape(-1)[: small.size] = small.reshape(-1)
+        channels[name] = OpenEXR.Channel(buf, sampling, sampling)
+    header: dict[str, object] = {"compression": OpenEXR.ZIP_COMPRESSION,
+                                 "type": OpenEXR.scanlineimage}
+    if chromaticities is not None:
+        header["chromaticities"] = chromaticities
+    OpenEXR.File(header, channels).write(str(path))
+    stored = OpenEXR.File(str(path), separate_channels=True).channels()
+    for name, plane in (("RY", ry), ("BY", by)):
+        expected = plane[::sampling, ::sampling].astype(np.float32)
+        if not np.array_equal(stored[name].pixels, expected):
+            pytest.skip(f"this OpenEXR package cannot write {sampling}x{sampling} chroma")
+    return path
+
+
+def test_exr_luminance_chroma_read_as_rgb(tmp_path: Path) -> None:
+    # Y/RY/BY files (OpenEXR's RGBA interface, e.g. its sample images) are colour, converted
+    # with the luminance weights of the file's chromaticities (Rec. 709 by default).
+    rgb = (RNG.random((12, 18, 3)) * 4 + 0.05).astype(np.float64)
+    for chroma, weights in (REC709, REC2020):
+        given = None if chroma is REC709[0] else chroma
+        path = _write_yca(tmp_path / f"yca_{weights[0]}.exr", *_yca(rgb, weights), 1,
+                          chromaticities=given)
+        img = read_image(path)
+        assert img.shape == (12, 18, 3) and img.dtype == np.float32
+        # float32 channels; the published weights are rounded to 4 digits
+        np.testing.assert_allclose(img, rgb, rtol=2e-3, atol=0)
+        info = image_info(path)
+        assert (info.height, info.width, info.channels, info.bit_depth) == (12, 18, 3, 32)
+    # With the Rec. 709 default the weights are those of BT.709 to rounding, so the
+    # reconstruction is as close as float32 channels allow.
+    path = _write_yca(tmp_path / "tight.exr", *_yca(rgb, (0.21263901, 0.71516868, 0.07219232)),
+                      1)
+    np.testing.assert_allclose(read_image(path), rgb, rtol=1e-5)
+
+
+def test_exr_luminance_chroma_subsampled(tmp_path: Path) -> None:
+    # Chroma stored at half resolution (sample (i, j) at pixel (2i, 2j)) is upsampled
+    # bilinearly: exact where the chroma varies linearly, except the last row and column
+    # (past the last sample, where the edge sample is repeated).
+    h, w = 16, 24
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    lum = 0.5 + RNG.random((h, w)) * 3  # textured luminance at full resolution
+    ry, by = 0.4 * xx / w - 0.2 + 0.1 * yy / h, 0.3 - 0.5 * yy / h
+    wr, wg, wb = REC709[1]
+    red, blue = (ry + 1) * lum, (by + 1) * lum
+    rgb = np.stack([red, (lum - wr * red - wb * blue) / wg, blue], axis=-1)
+    np.testing.assert_allclose(_yca(rgb, REC709[1])[1], ry, atol=1e-12)  # RGB is what we think
+    path = _write_yca(tmp_path / "sub.exr", *_yca(rgb, REC709[1]), 2)
+    img = read_image(path)
+    assert img.shape == (h, w, 3)
+    # Interior: bilinear reconstructs the linear chroma; the luma weights differ from the
+    # exact ones by < 5e-5.
+    np.testing.assert_allclose(img[:-1, :-1], rgb[:-1, :-1], rtol=1e-3)
+    # Last row/column: the chroma is off by at most half a step of its ramp.
+    step = 0.5 * max(0.4 / w * 2, 0.1 / h * 2, 0.5 / h * 2) * lum.max()
+    assert np.abs(img - rgb).max() <= step * 1.5
+    # Nearest-neighbour upsampling, or samples taken as block centres, would miss by about
+    # half a ramp step everywhere; the interior check above rules that out.
+    info = image_info(path)
+    assert (info.height, info.width, info.channels) == (h, w, 3)
+
+
+def test_exr_luminance_only_stays_grey(tmp_path: Path) -> None:
+    lum = RNG.random((6, 7)).astype(np.float32)
+    path = _write_exr(tmp_path / "y.exr", {"Y": lum, "BY": lum})  # no RY: not colour
+    np.testing.assert_array_equal(read_image(path), lum[..., None])
+    assert image_info(path).channels == 1
+
+
+def test_exr_negative_values_policy(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    # The report's file: -5.0 in 50 rows of a bright image, which used to be clamped silently.
+    data = np.full((60, 10), 100.0, np.float32)
+    data[:50, 0] = -5.0
+    path = _write_exr(tmp_path / "offset.exr", {"R": data, "G": data, "B": data})
+    with caplog.at_level(logging.WARNING, logger="expokit"):
+        img = read_image(path)
+    assert img.min() == 0 and (img[:50, 0] == 0).all() and (img[:, 1:] == 100).all()
+    assert "offset.exr: 150 negative value(s) set to 0 (minimum -5)" in caplog.text
+    with pytest.raises(InputError, match=r"offset\.exr: 150 negative value\(s\), down to -5\b"):
+        read_image(path, negative="error")
+    with pytest.raises(InputError, match="negative must be 'clip'.*'error'"):
+        read_image(path, negative="keep")
+
+
+def test_float_tiff_negative_values_policy(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    data = np.full((8, 9, 3), 0.5, np.float32)
+    data[0, :7, 1] = -0.047
+    path = tmp_path / "neg.tif"
+    tifffile.imwrite(path, data, photometric="rgb")
+    with caplog.at_level(logging.WARNING, logger="expokit"):
+        img = read_image(path)
+    assert img.min() == 0 and "neg.tif: 7 negative value(s) set to 0 (minimum -0.047)" in (
+        caplog.text)
+    with pytest.raises(InputError, match=r"neg\.tif: 7 negative .*-0\.047.*--negative clip"):
+        read_image(path, negative="error")
+
+
 # --------------------------------------------------------------------------- RAW
 
 
@@ -385,6 +523,38 @@ def test_corrupt_png_data(tmp_path: Path) -> None:
     path = tmp_path / "bitflip.png"
     path.write_bytes(bytes(data))
     with pytest.raises(InputError, match=r"bitflip\.png.*cannot decode"):
+        read_image(path)
+
+
+def _chunk(kind: bytes, payload: bytes) -> bytes:
+    return (len(payload).to_bytes(4, "big") + kind + payload
+            + (zlib.crc32(kind + payload) & 0xFFFFFFFF).to_bytes(4, "big"))
+
+
+def _huge_png(width: int, height: int) -> bytes:
+    """A small, well-formed PNG (valid CRCs, IEND) whose IHDR claims ``width`` x ``height``."""
+    ihdr = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, 2, 0, 0, 0])
+    idat = zlib.compress(b"\x00" + b"\x00" * 3 * 16)  # one row's worth of data
+    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", idat)
+            + _chunk(b"IEND", b""))
+
+
+def test_huge_png_header_is_bad_input(tmp_path: Path) -> None:
+    path = tmp_path / "bomb.png"
+    path.write_bytes(_huge_png(100_000, 100_000))
+    with pytest.raises(Image.DecompressionBombError, match="10000000000 pixels"):
+        Image.open(path)  # Pillow reads the 100000x100000 header we made (and refuses it)
+    with pytest.raises(InputError, match=r"bomb\.png: .*100000x100000.*1073741824 pixels"):
+        read_image(path)
+
+
+def test_huge_jpeg_header_is_bad_input(tmp_path: Path) -> None:
+    data = bytearray(_jpeg_bytes())
+    sof = data.find(b"\xff\xc0")
+    data[sof + 5 : sof + 9] = (65000).to_bytes(2, "big") * 2  # height, width
+    path = tmp_path / "bomb.jpg"
+    path.write_bytes(bytes(data))
+    with pytest.raises(InputError, match=r"bomb\.jpg: .*65000x65000.*1073741824 pixels"):
         read_image(path)
 
 
@@ -501,16 +671,17 @@ def test_jpeg_quality(tmp_path: Path) -> None:
 
 def test_float_tiff_exr_hdr_round_trips(tmp_path: Path) -> None:
     radiance = (RNG.random((16, 40, 3)) ** 3 * 5000).astype(np.float32)
-    radiance[0, 0] = [-0.25, 0.0, 1e-3]  # negatives survive float TIFF/EXR
+    radiance[0, 0] = [-0.25, 0.0, 1e-3]  # negatives are written as given, read back as 0
+    clipped = np.maximum(radiance, 0)
     tif = write_image(tmp_path / "r.tif", radiance, bit_depth=32)
-    np.testing.assert_array_equal(read_image(tif), radiance)
+    np.testing.assert_array_equal(read_image(tif), clipped)
     np.testing.assert_array_equal(tifffile.imread(tif), radiance)
     exr = write_image(tmp_path / "r.exr", radiance)
-    np.testing.assert_array_equal(read_image(exr), radiance)
+    np.testing.assert_array_equal(read_image(exr), clipped)
     ref = OpenEXR.File(str(exr), separate_channels=True).channels()
-    np.testing.assert_array_equal(ref["G"].pixels, radiance[..., 1])
+    np.testing.assert_array_equal(ref["R"].pixels, radiance[..., 0])
     half = write_image(tmp_path / "h.exr", radiance, bit_depth=16)
-    np.testing.assert_array_equal(read_image(half), radiance.astype(np.float16).astype(np.float32))
+    np.testing.assert_array_equal(read_image(half), clipped.astype(np.float16).astype(np.float32))
     assert image_info(half).bit_depth == 16
     hdr = write_image(tmp_path / "r.hdr", np.maximum(radiance, 0))
     got = read_image(hdr)
@@ -536,6 +707,22 @@ def test_out_of_range_values_clipped_with_warning(
         got = read_image(write_image(tmp_path / "clip.png", img))
     assert got[2, 2].tolist() == [255, 0, 128]
     assert "2 values outside [0, 1] clipped" in caplog.text
+
+
+@pytest.mark.parametrize("name", ["code.png", "code.jpg", "code.tif"])
+def test_floats_in_0_255_refused(tmp_path: Path, name: str) -> None:
+    # A float image of 0..255 code values used to be clipped to white with a warning.
+    img = _float_image() * 255
+    with pytest.raises(InputError, match=rf"{re.escape(name)}: .*up to 2\d\d.*divide by 255"):
+        write_image(tmp_path / name, img)
+    assert list(tmp_path.iterdir()) == []
+    # Radiance formats take any non-negative float; uint8 code values are written as they are.
+    np.testing.assert_array_equal(read_image(write_image(tmp_path / "r.exr", img)), img)
+    np.testing.assert_array_equal(
+        read_image(write_image(tmp_path / "r.tif", img, bit_depth=32)), img)
+    np.testing.assert_array_equal(
+        read_image(write_image(tmp_path / "u.png", np.rint(img).astype(np.uint8))),
+        np.rint(img).astype(np.uint8))
 
 
 @pytest.mark.parametrize(
@@ -682,3 +869,62 @@ def test_image_info_matches_read_image(tmp_path: Path) -> None:
         assert info.dtype == pixels.dtype.name, path.name
         assert (info.bit_depth, info.format, info.path) == (nbits, fmt, path), path.name
         assert info.exposure_time is None and info.iso is None, path.name
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def _cli(*args: object) -> tuple[int, list[str]]:
+    """Run ``expokit ARGS``: exit code and the non-empty stderr lines."""
+    import subprocess
+
+    proc = subprocess.run([sys.executable, "-m", "expokit", *map(str, args)],
+                          capture_output=True, text=True, timeout=300, check=False)
+    return proc.returncode, [ln for ln in proc.stderr.splitlines() if ln.strip()]
+
+
+def test_cli_negative_option(tmp_path: Path) -> None:
+    # The report's sample: 35 values down to -0.047 in a dim image (-2.3 % of its maximum).
+    red = np.full((40, 30), 2.0, np.float32)
+    red[:35, 3] = -0.047
+    grey = np.ones_like(red)
+    exr = _write_exr(tmp_path / "sample.exr", {"R": red, "G": grey, "B": grey})
+    code, lines = _cli("tonemap", exr, "-o", tmp_path / "out.png")
+    assert code == 0, lines
+    assert "sample.exr: 35 negative value(s) set to 0 (minimum -0.047)" in lines
+    assert (tmp_path / "out.png").exists()
+    code, lines = _cli("tonemap", exr, "-o", tmp_path / "strict.png", "--negative", "error")
+    assert code == 2 and len(lines) == 1, lines
+    assert lines[0].startswith("error: sample.exr: 35 negative value(s), down to -0.047")
+    assert "--negative clip" in lines[0] and not (tmp_path / "strict.png").exists()
+    code, lines = _cli("score", exr, "--reference", exr, "-m", "psnr_l", "--negative", "error")
+    assert code == 2 and "sample.exr: 35 negative" in lines[0], lines
+    code, lines = _cli("tonemap", exr, "-o", tmp_path / "x.png", "--negative", "keep")
+    assert code == 2 and lines == ["error: --negative 'keep': choose clip (set negative values "
+                                   "to 0, with a warning) or error (refuse the file)"], lines
+
+
+def test_cli_huge_png_is_bad_input(tmp_path: Path) -> None:
+    path = tmp_path / "bomb.png"
+    path.write_bytes(_huge_png(100_000, 100_000))
+    code, lines = _cli("tonemap", path, "-o", tmp_path / "out.png")
+    assert code == 2 and len(lines) == 1, lines
+    assert "100000x100000" in lines[0] and "1073741824 pixels" in lines[0]
+
+
+def test_cli_negative_option_for_brackets(tmp_path: Path) -> None:
+    # Float TIFF frames (display-referred [0, 1]) with small negatives: fuse and merge follow
+    # the same policy and take the same option.
+    frames = []
+    for i, level in enumerate((0.1, 0.4, 0.8)):
+        img = np.clip(_float_image(24, 32) * 0.2 + level, 0, 1)
+        img[0, :4, 0] = -0.01
+        frames.append(tmp_path / f"f{i}.tif")
+        tifffile.imwrite(frames[-1], img, photometric="rgb")
+    for args in (("fuse", *frames), ("merge", *frames, "--times", "1/64,1/8,1",
+                                     "--calibrate", "linear")):
+        ext = ".png" if args[0] == "fuse" else ".exr"
+        code, lines = _cli(*args, "-o", tmp_path / f"ok{ext}")
+        assert code == 0 and "f2.tif: 4 negative value(s) set to 0 (minimum -0.01)" in lines
+        code, lines = _cli(*args, "-o", tmp_path / f"strict{ext}", "--negative", "error")
+        assert code == 2 and lines[-1].startswith("error: f0.tif: 4 negative value(s)"), lines

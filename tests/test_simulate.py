@@ -8,6 +8,7 @@ code (``expokit.hdr.merge_debevec`` with ``response_srgb``, OpenCV's ``phaseCorr
 
 from __future__ import annotations
 
+import logging
 import math
 
 import cv2
@@ -401,7 +402,7 @@ def test_load_radiance_real_exr(shared_data):
     assert b.images[0].mean() < b.images[1].mean() < b.images[2].mean()
 
 
-def test_load_radiance_errors(tmp_path):
+def test_load_radiance_errors(tmp_path, caplog):
     with pytest.raises(InputError, match="no such file"):
         load_radiance(tmp_path / "missing.exr")
     bad = tmp_path / "bad.png"
@@ -411,9 +412,11 @@ def test_load_radiance_errors(tmp_path):
     with pytest.raises(InputError, match="max_side"):
         load_radiance(bad, max_side=0)
     neg = np.full((8, 8, 3), 1.0, np.float32)
-    neg[0, 0] = -0.5
-    with pytest.raises(InputError, match="negative"):
-        load_radiance(write_image(tmp_path / "neg.exr", neg))
+    neg[0, 0] = -0.5  # the one policy (docs/conventions.md): set to 0 with a warning
+    with caplog.at_level(logging.WARNING, logger="expokit"):
+        rad = load_radiance(write_image(tmp_path / "neg.exr", neg))
+    assert rad[0, 0].tolist() == [0.0, 0.0, 0.0] and rad[1:].min() == 1.0
+    assert "neg.exr: 3 negative value(s) set to 0 (minimum -0.5)" in caplog.text
 
 
 def test_load_radiance_raw_needs_rawpy(tmp_path):
@@ -461,8 +464,8 @@ def test_bad_radiance_and_arguments(scene):
         simulate_bracket(nan)
     with pytest.raises(InputError, match="display-referred"):
         simulate_bracket((scene * 10).astype(np.uint8))
-    with pytest.raises(InputError, match="negative"):
-        simulate_bracket(scene - 10.0)  # beyond -1 % of the maximum
+    with pytest.raises(InputError, match="black"):
+        simulate_bracket(-scene - 1.0)  # negatives are set to 0 (with a warning): all black
     with pytest.raises(InputError, match="black"):
         simulate_bracket(np.zeros((8, 8, 3), np.float32))
     with pytest.raises(InputError, match="base_time"):

@@ -7,14 +7,18 @@ NumPy or OpenCV.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 from collections.abc import Sequence
+from typing import Literal
 
 import cv2
 import numpy as np
 
 from .errors import InputError
+
+_log = logging.getLogger(__name__)
 
 #: dtypes accepted for images; integer images are display-referred code values.
 IMAGE_DTYPES = (np.uint8, np.uint16, np.float32, np.float64)
@@ -237,19 +241,65 @@ def row_strips(height: int, rows: int) -> list[tuple[int, int]]:
     return [(y, min(y + rows, height)) for y in range(0, height, rows)]
 
 
-#: Negative radiance down to this fraction of the image maximum is taken as codec noise near
-#: black (lossy EXR compressions such as DWAA/DWAB produce values like -0.003 in a scene whose
-#: sky is at 50) and clipped to 0; anything more negative is refused as not being radiance.
-NEGATIVE_TOLERANCE = 0.01
+#: What :func:`check_negative` does with negative values in linear float data: ``"clip"``
+#: sets them to 0 and logs one warning (count, minimum, file); ``"error"`` refuses them.
+Negative = Literal["clip", "error"]
+NEGATIVE_POLICIES: tuple[str, ...] = ("clip", "error")
+
+
+def check_negative(img: np.ndarray, *, negative: Negative = "clip",
+                   name: str = "image") -> np.ndarray:
+    """Apply expokit's one policy for negative values in linear float data.
+
+    Lossy EXR codecs (DWAA/DWAB, B44) and filtering leave small negative values near black,
+    which are not radiance. With ``negative="clip"`` (the default everywhere) they are set to 0
+    in a copy and one warning is logged saying how many values of ``name`` were changed and
+    their minimum; with ``negative="error"`` they are refused. Arrays without negatives (and
+    integer arrays) are returned as they are, not copied.
+
+    Args:
+        img: the float data (any shape); never modified.
+        negative: ``"clip"`` or ``"error"``.
+        name: the file or argument, for the warning and the error.
+
+    Returns:
+        ``img`` when it holds no negative value, else a copy with negatives set to 0.
+
+    Raises:
+        InputError: with ``negative="error"`` when ``img`` holds a negative value (naming
+            ``name``, the count, the minimum and the option to use), or for an unknown policy.
+
+    >>> check_negative(np.array([1.0, -0.5, -0.25]), name="x").tolist()
+    [1.0, 0.0, 0.0]
+    """
+    if negative not in NEGATIVE_POLICIES:
+        raise InputError(
+            f"negative must be 'clip' (set negative values to 0 with a warning) or 'error' "
+            f"(refuse them), got {negative!r}"
+        )
+    if img.dtype.kind != "f" or img.size == 0:
+        return img
+    flat = img.reshape(-1, img.shape[-1]) if img.ndim >= 2 else img.reshape(1, -1)
+    lo = float(cv2.minMaxLoc(flat)[0]) if flat.dtype == np.float32 else float(img.min())
+    if not lo < 0.0:  # also false for NaN: finiteness is checked elsewhere
+        return img
+    count = int(np.count_nonzero(img < 0))
+    if negative == "error":
+        raise InputError(
+            f"{name}: {count} negative value(s), down to {lo:.4g}: float images must be >= 0; "
+            "to set them to 0 pass negative='clip' (CLI: --negative clip), or fix the data"
+        )
+    _log.warning("%s: %d negative value(s) set to 0 (minimum %.4g)", name, count, lo)
+    return np.maximum(img, img.dtype.type(0.0))
 
 
 def check_radiance(radiance: object, *, name: str = "radiance", user: str = "this function",
-                   hint: str = "") -> np.ndarray:
+                   hint: str = "", negative: Negative = "clip") -> np.ndarray:
     """Check linear radiance and return it as float32 ``(H, W, C)`` >= 0.
 
-    Small negatives (codec noise, see :data:`NEGATIVE_TOLERANCE`) are clipped to 0 in a copy;
-    the caller's array is never modified (a view is returned when it already is float32 and
-    non-negative).
+    Negative values follow :func:`check_negative`: by default they are set to 0 in a copy with
+    one logged warning. The caller's array is never modified (a view is returned when it
+    already is float32 and non-negative).
 
     Args:
         radiance: the array to check.
@@ -257,10 +307,11 @@ def check_radiance(radiance: object, *, name: str = "radiance", user: str = "thi
         user: what takes the radiance, for the message about integer (display-referred)
             data, e.g. ``"tone mapping"``.
         hint: how to get radiance instead, added to that message.
+        negative: ``"clip"`` or ``"error"`` (see :func:`check_negative`).
 
     Raises:
-        InputError: for non-arrays, wrong shapes, integer (display-referred) data, NaN/Inf or
-            negative values beyond codec noise.
+        InputError: for non-arrays, wrong shapes, integer (display-referred) data, NaN/Inf, or
+            negative values with ``negative="error"``.
     """
     img = check_image(radiance, name=name)
     if img.dtype.kind != "f":
@@ -268,17 +319,7 @@ def check_radiance(radiance: object, *, name: str = "radiance", user: str = "thi
                          f"{user} takes linear float radiance >= 0"
                          + (f" ({hint})" if hint else ""))
     img = img.astype(np.float32, copy=False)
-    lo, hi = cv2.minMaxLoc(img.reshape(img.shape[0], -1))[:2]
-    if lo < 0.0:
-        if lo < -NEGATIVE_TOLERANCE * max(hi, 0.0):
-            bad = int(np.count_nonzero(img < 0))
-            raise InputError(
-                f"{name} has {bad} negative value(s), down to {lo:.4g} (maximum {hi:.4g}): "
-                "linear radiance must be >= 0; if the data are offset or signed, fix them "
-                "first (np.clip(radiance, 0, None) if the negatives are noise)"
-            )
-        img = np.maximum(img, np.float32(0.0))
-    return img
+    return check_negative(img, negative=negative, name=name)
 
 
 def check_number(name: str, value: object, hint: str, *, allow_bool: bool = True) -> float:

@@ -16,7 +16,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ._checks import check_distinct_frames, check_exposure_times, check_stack, to_float32
+from ._checks import (
+    Negative,
+    check_distinct_frames,
+    check_exposure_times,
+    check_stack,
+    to_float32,
+)
 from .color import srgb_to_linear
 from .errors import InputError
 
@@ -85,6 +91,7 @@ class Bracket:
         exposure_times: Sequence[float] | None = None,
         *,
         estimate: bool = False,
+        negative: Negative = "clip",
     ) -> Bracket:
         """Read a bracket from image files, with times from EXIF unless given.
 
@@ -93,6 +100,8 @@ class Bracket:
             exposure_times: seconds per path; default: EXIF ``ExposureTime``.
             estimate: when EXIF has no time, estimate relative times from the pixels
                 (:func:`estimate_exposure_times`) instead of failing.
+            negative: negative values in float files: ``"clip"`` (set to 0, with a warning) or
+                ``"error"`` (see :func:`expokit.io.read_image`).
 
         Raises:
             InputError: unreadable file, or a file without an exposure time when neither
@@ -106,7 +115,7 @@ class Bracket:
                 f"a bracket needs at least 2 images, got {len(files)}"
                 + (f" ({files[0].name})" if files else "")
             )
-        images = [read_image(f) for f in files]
+        images = [read_image(f, negative=negative) for f in files]
         if exposure_times is None:
             times = [read_exif(f).exposure_time for f in files]
             missing = [f.name for f, t in zip(files, times, strict=True) if t is None]

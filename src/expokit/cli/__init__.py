@@ -22,6 +22,7 @@ from rich.markup import escape
 from rich.progress import track
 from rich.table import Table
 
+from .._checks import Negative as NegativePolicy
 from ..errors import InputError, MissingResourceError
 
 app = typer.Typer(
@@ -135,16 +136,25 @@ def check_output(output: Path, inputs: list[Path], *, overwrite: bool = True) ->
 Overwrite = Annotated[bool, typer.Option(help="Replace output files that exist.")]
 
 
-def read_frames(paths: list[Path]) -> list[np.ndarray]:
+def negative_policy(value: str) -> NegativePolicy:
+    """``--negative`` as the library's policy name (see docs/conventions.md)."""
+    if value not in ("clip", "error"):
+        raise InputError(f"--negative {value!r}: choose clip (set negative values to 0, with a "
+                         "warning) or error (refuse the file)")
+    return value  # type: ignore[return-value]
+
+
+def read_frames(paths: list[Path], negative: str = "clip") -> list[np.ndarray]:
     """Read the frames of a bracket, refusing one exposure given twice (identical pixels)."""
     from .._checks import check_distinct_frames
     from ..io import read_image
 
+    policy = negative_policy(negative)
     if len(paths) > 1:
-        frames = [read_image(p) for p in track(paths, description="reading", console=err,
-                                               transient=True)]
+        frames = [read_image(p, negative=policy) for p in track(
+            paths, description="reading", console=err, transient=True)]
     else:
-        frames = [read_image(p) for p in paths]
+        frames = [read_image(p, negative=policy) for p in paths]
     check_distinct_frames(frames, paths=paths)
     return frames
 
@@ -234,6 +244,9 @@ def first_exif(path: Path) -> bytes | None:
 Images = Annotated[list[Path], typer.Argument(help="Bracket frames (or one folder of them).",
                                               show_default=False)]
 Output = Annotated[Path, typer.Option("--output", "-o", help="Output file; format from suffix.")]
+Negative = Annotated[str, typer.Option(
+    help="Negative values in float files (EXR, float TIFF): clip (set to 0, with a warning "
+    "that counts them) or error (refuse the file).")]
 
 
 @app.command()
@@ -257,6 +270,7 @@ def fuse(
     mask_color: Annotated[str | None, typer.Option(
         help="R,G,B code value marking invalid pixels, e.g. 0,0,255: they are filled from the "
              "nearest exposure that has them before fusing.")] = None,
+    negative: Negative = "clip",
 ) -> None:
     """Fuse a bracket into one well-exposed image (Mertens exposure fusion or DeepFuse).
 
@@ -268,7 +282,7 @@ def fuse(
         raise InputError(f"--method {method!r} is not known: use mertens or deepfuse")
     paths = bracket_paths(images)
     check_output(output, paths)
-    frames = read_frames(paths)
+    frames = read_frames(paths, negative)
     frames = _maybe_align(frames, paths, align)
     masks = parse_mask_color(mask_color, frames)
     if masks is not None:
@@ -338,6 +352,7 @@ def merge(
     align: Annotated[str, typer.Option(help="Align first: none, mtb or homography.")] = "none",
     mask_color: Annotated[str | None, typer.Option(
         help="R,G,B code value marking invalid pixels, e.g. 0,0,255.")] = None,
+    negative: Negative = "clip",
 ) -> None:
     """Merge a bracket into a linear HDR radiance map (.exr, .hdr or float .tif).
 
@@ -364,9 +379,10 @@ def merge(
     if t is None:
         if not estimate_times:
             require_exif_times(paths)
-        bracket = Bracket.from_files(paths, estimate=estimate_times)
+        bracket = Bracket.from_files(paths, estimate=estimate_times,
+                                     negative=negative_policy(negative))
     else:
-        bracket = Bracket(read_frames(paths), t, paths)
+        bracket = Bracket(read_frames(paths, negative), t, paths)
     frames = _maybe_align(list(bracket.images), list(bracket.paths), align)  # type: ignore
     mask = None
     if mask_color is not None:
@@ -413,6 +429,7 @@ def tonemap(
         help="Operator parameter NAME=VALUE (repeatable). " + _tonemap_help())] = None,
     bit_depth: Annotated[int | None, typer.Option(
         help="8 or 16 bits for PNG/TIFF output (default 8; EXR/HDR are float).")] = None,
+    negative: Negative = "clip",
 ) -> None:
     """Tone-map a linear HDR image to a display-referred one.
 
@@ -432,7 +449,7 @@ def tonemap(
         except ValueError as exc:
             raise InputError(f"--option {item!r}: expected NAME=NUMBER such as key=0.18") \
                 from exc
-    radiance = read_image(image)
+    radiance = read_image(image, negative=negative_policy(negative))
     if radiance.dtype != np.float32:
         raise InputError(f"{image.name} is a {radiance.dtype} display image, not linear HDR "
                          "radiance: tone-map .exr, .hdr or float TIFF files")
@@ -562,6 +579,7 @@ def score_cmd(
     checkpoints: Annotated[list[str] | None, typer.Option(
         "--checkpoint", help="Weights of a learned metric: NAME=PATH, e.g. "
         "musiq=musiq_koniq_ckpt.pth (repeatable).")] = None,
+    negative: Negative = "clip",
 ) -> None:
     """Score one fused or restored image with quality metrics.
 
@@ -588,7 +606,7 @@ def score_cmd(
     names = [m.strip() for m in metrics.split(",") if m.strip()]
     options = checkpoint_options(checkpoints)
     values = score(fused, sources=sources or None, reference=reference, metrics=names,
-                   options=options or None)
+                   options=options or None, negative=negative_policy(negative))
     if as_json:
         out.print_json(json.dumps(values))
         return

@@ -10,6 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from .._checks import NEGATIVE_POLICIES, Negative, check_negative
 from ..errors import InputError
 from ._exr import read_exr
 from ._paths import EXR_EXTS, HDR_EXTS, RAW_EXTS, check_finite, check_input_file
@@ -100,6 +101,31 @@ def _jpeg_complete(data: bytes) -> bool:
     return False
 
 
+_JPEG_SOF = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE,
+                       0xCF})
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int] | None:
+    """``(width, height)`` from the first start-of-frame marker of a JPEG, None if not found."""
+    pos, n = 2, len(data)
+    while pos + 4 <= n and data[pos] == 0xFF:
+        marker = data[pos + 1]
+        if marker == 0xFF:
+            pos += 1
+            continue
+        if 0xD0 <= marker <= 0xD9 or marker == 0x01:
+            pos += 2
+            continue
+        if marker == 0xDA:
+            return None  # start of scan before any frame header
+        if marker in _JPEG_SOF and pos + 9 <= n:
+            height = int.from_bytes(data[pos + 5 : pos + 7], "big")
+            width = int.from_bytes(data[pos + 7 : pos + 9], "big")
+            return width, height
+        pos += 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
+    return None
+
+
 def _check_complete(data: bytes, fmt: str, path: Path) -> None:
     """Detect truncated PNG/JPEG files, which some decoder versions pad silently."""
     if fmt == "png":
@@ -115,6 +141,33 @@ def _check_complete(data: bytes, fmt: str, path: Path) -> None:
         )
 
 
+#: OpenCV's default limit on the pixels of an image it decodes (``CV_IO_MAX_IMAGE_PIXELS``,
+#: 2**30, about 1.07 gigapixels); the environment variable ``OPENCV_IO_MAX_IMAGE_PIXELS``
+#: raises it for OpenCV and for this check alike.
+MAX_IMAGE_PIXELS = 1 << 30
+
+
+def max_image_pixels() -> int:
+    """The pixel limit for PNG/JPEG decoding: ``$OPENCV_IO_MAX_IMAGE_PIXELS`` or 2**30."""
+    env = os.environ.get("OPENCV_IO_MAX_IMAGE_PIXELS", "")
+    try:
+        return max(1, int(env)) if env.strip() else MAX_IMAGE_PIXELS
+    except ValueError:
+        return MAX_IMAGE_PIXELS
+
+
+def _check_size(width: int, height: int, fmt: str, path: Path) -> None:
+    """Refuse, before decoding, an image whose header claims more pixels than OpenCV decodes."""
+    limit = max_image_pixels()
+    if width * height > limit:
+        raise InputError(
+            f"{path.name}: the {fmt.upper()} header claims {width}x{height} pixels "
+            f"({width * height / 1e9:.3g} gigapixels), over the limit of {limit} pixels "
+            f"(OpenCV's CV_IO_MAX_IMAGE_PIXELS); the file is probably damaged (if the image is "
+            "genuine, raise the limit with the environment variable OPENCV_IO_MAX_IMAGE_PIXELS)"
+        )
+
+
 def _png_color_type(data: bytes) -> int:
     """PNG colour type from the IHDR chunk (0 grey, 2 RGB, 3 palette, 4 grey+alpha, 6 RGBA)."""
     return data[25] if len(data) > 25 else -1
@@ -122,7 +175,19 @@ def _png_color_type(data: bytes) -> int:
 
 def _decode_cv2(data: bytes, fmt: str, path: Path) -> np.ndarray:
     _check_complete(data, fmt, path)
-    img = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), _CV2_FLAGS)
+    if fmt == "png" and len(data) >= 24 and data[12:16] == b"IHDR":
+        _check_size(int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big"),
+                    fmt, path)
+    elif fmt == "jpeg" and (size := _jpeg_size(data)) is not None:
+        _check_size(*size, fmt, path)
+    try:
+        img = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), _CV2_FLAGS)
+    except cv2.error as exc:  # OpenCV asserts on what it refuses (size limits, ...)
+        text = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        raise InputError(
+            f"{path.name}: OpenCV refuses this {fmt.upper()} file ({text}); the file is "
+            f"probably damaged (OpenCV decodes at most {max_image_pixels()} pixels)"
+        ) from None
     if img is None:
         raise InputError(
             f"{path.name}: OpenCV cannot decode this {fmt.upper()} file (corrupt or truncated); "
@@ -137,7 +202,7 @@ def _decode_cv2(data: bytes, fmt: str, path: Path) -> np.ndarray:
     return img
 
 
-def _read_tiff(raw: bytes, path: Path) -> np.ndarray:
+def _read_tiff(raw: bytes, path: Path, negative: Negative) -> np.ndarray:
     import tifffile
 
     try:
@@ -203,6 +268,7 @@ def _read_tiff(raw: bytes, path: Path) -> np.ndarray:
         )
     if data.dtype == np.float32:
         check_finite(data, path)
+        data = check_negative(data, negative=negative, name=path.name)
     return np.ascontiguousarray(data)
 
 
@@ -212,7 +278,7 @@ def page_bits(data: np.ndarray) -> str:
     return f"{data.dtype.itemsize * 8}-bit {kind.get(data.dtype.kind, data.dtype.kind)}"
 
 
-def read_image(path: str | os.PathLike[str]) -> np.ndarray:
+def read_image(path: str | os.PathLike[str], *, negative: Negative = "clip") -> np.ndarray:
     """Read an image file into an ``(H, W, C)`` RGB array (C = 3, or 1 for grey files).
 
     The format comes from the extension; for PNG/JPEG/TIFF the file's first bytes decide
@@ -222,15 +288,18 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
     Args:
         path: a ``.png``, ``.jpg``/``.jpeg``, ``.tif``/``.tiff``, ``.exr``, Radiance
             ``.hdr``/``.pic`` or camera RAW file (``.cr2 .nef .arw .dng .raf .orf .rw2`` ...).
+        negative: what to do with negative values in float files (EXR, float TIFF; lossy
+            EXR codecs leave small ones near black): ``"clip"`` (default) sets them to 0 and
+            logs one warning with their count and minimum; ``"error"`` raises InputError.
 
     Returns:
         The pixels in the file's own type:
 
         * PNG, JPEG, TIFF: display-referred code values, uint8 for 8-bit files, uint16 for
           16-bit files (convert with :func:`expokit._checks.to_float32`); float TIFFs give
-          float32 as stored.
-        * OpenEXR: float32 linear values as stored (half and uint channels converted; negative
-          values from lossy compression kept).
+          float32 as stored (negative values handled as ``negative`` says).
+        * OpenEXR: float32 linear values (half and uint channels converted; luminance/chroma
+          Y, RY, BY files converted to RGB; negative values handled as ``negative`` says).
         * Radiance ``.hdr``: float32 linear radiance >= 0 (``(m + 0.5)`` decoding, header
           ``EXPOSURE=`` divided out; see :mod:`expokit.io._rgbe`).
         * RAW: float32 linear RGB (sRGB primaries, camera white balance) in [0, 1]; needs
@@ -238,8 +307,9 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
 
     Raises:
         InputError: if the file is missing, a folder, has an unknown extension, is not an
-            image of its kind, is truncated, has an unsupported bit depth or holds NaN/Inf;
-            the message names the file.
+            image of its kind, is truncated, claims more pixels than OpenCV decodes
+            (:data:`MAX_IMAGE_PIXELS`), has an unsupported bit depth, holds NaN/Inf, or holds
+            negative values with ``negative="error"``; the message names the file.
         MissingResourceError: for a RAW file when rawpy is not installed.
 
     >>> read_image("no_such_file.png")
@@ -247,12 +317,17 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
     ...
     expokit.errors.InputError: no_such_file.png: no such file; ...
     """
+    if negative not in NEGATIVE_POLICIES:
+        raise InputError(
+            f"negative must be 'clip' (set negative values to 0 with a warning) or 'error' "
+            f"(refuse them), got {negative!r}"
+        )
     p = check_input_file(path)
     ext = p.suffix.lower()
     if ext in HDR_EXTS:
-        return read_rgbe(p)
+        return read_rgbe(p)  # RGBE cannot store negative values
     if ext in EXR_EXTS:
-        return read_exr(p)
+        return read_exr(p, negative=negative)
     if ext in RAW_EXTS:
         return read_raw(p)
     data = _read_bytes(p)
@@ -265,7 +340,7 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
     expected = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".tif": "tiff", ".tiff": "tiff"}
     if expected.get(ext) != fmt:
         logger.info("%s: the file is a %s image despite its extension", p.name, fmt.upper())
-    img = _read_tiff(data, p) if fmt == "tiff" else _decode_cv2(data, fmt, p)
+    img = _read_tiff(data, p, negative) if fmt == "tiff" else _decode_cv2(data, fmt, p)
     if img.dtype not in (np.uint8, np.uint16, np.float32):
         raise InputError(
             f"{p.name}: unsupported bit depth ({page_bits(img)}); convert it to 8- or 16-bit"

@@ -106,9 +106,24 @@ def to_code_values(img: np.ndarray, bits: int) -> np.ndarray:
     return np.rint(img / 257.0).astype(np.uint8)  # uint16 -> 8 bit
 
 
-def _warn_clipping(img: np.ndarray, bits: int, name: str) -> None:
+#: Float images for PNG/JPEG/8-16-bit TIFF are display-referred [0, 1]; a maximum above this
+#: is not filter overshoot (which is clipped with a warning) but 0..255 code values or linear
+#: radiance, and is refused.
+DISPLAY_FLOAT_MAX = 1.5
+
+
+def _check_display_floats(img: np.ndarray, bits: int, name: str, fmt: str) -> None:
+    """Refuse floats that are not display-referred [0, 1]; warn about small overshoot."""
     if img.dtype.kind != "f":
         return
+    top = float(img.max(initial=0.0))
+    if top > DISPLAY_FLOAT_MAX:
+        raise InputError(
+            f"{name}: float image with values up to {top:.4g}, but {fmt.upper()} output takes "
+            f"display-referred floats in [0, 1] (up to {DISPLAY_FLOAT_MAX:g} is clipped): for "
+            "0..255 code values divide by 255 or pass uint8 (img.astype(np.uint8)); for linear "
+            "radiance tone-map it first or write .exr/.hdr"
+        )
     half_step = 0.5 / (255.0 if bits == 8 else 65535.0)
     outside = int(np.count_nonzero((img < -half_step) | (img > 1.0 + half_step)))
     if outside:
@@ -217,7 +232,8 @@ def write_image(
             ``.hdr``. Missing parent folders are created.
         img: ``(H, W)``, ``(H, W, 1)`` or ``(H, W, 3)`` RGB; uint8, uint16 or float. For
             PNG/JPEG/TIFF a float image is display-referred [0, 1]: values outside are
-            clipped (with a logged warning) and rounded to nearest code value; uint8/uint16 are
+            clipped (with a logged warning) and rounded to nearest code value, but a maximum
+            above 1.5 (0..255 code values or radiance) is refused; uint8/uint16 are
             written as they are, or rescaled exactly (x 257, / 257) to another ``bit_depth``.
             For EXR/HDR a float image is linear radiance (uint input is mapped to [0, 1]).
         bit_depth: PNG 8 or 16; JPEG 8; TIFF 8, 16 or 32 (float32, values not clipped); EXR
@@ -235,8 +251,9 @@ def write_image(
     Raises:
         InputError: for an unknown extension, an impossible ``bit_depth`` or ``quality``, an
             image that is not an image (shape, dtype, NaN/Inf), an output that is also an input
-            or a folder, half-float overflow, or a file system error. On any error nothing is
-            written and an existing file at ``path`` is left unchanged.
+            or a folder, floats above 1.5 for PNG/JPEG/8-16-bit TIFF, half-float overflow, or
+            a file system error. On any error nothing is written and an existing file at
+            ``path`` is left unchanged.
 
     Example::
 
@@ -255,7 +272,7 @@ def write_image(
         logger.warning("%s: EXIF is not stored in %s files", out.name, fmt.upper())
 
     if fmt in ("png", "jpeg") or (fmt == "tiff" and depth != 32):
-        _warn_clipping(arr, depth, out.name)
+        _check_display_floats(arr, depth, out.name, fmt)
         data = to_code_values(arr, depth)
     elif fmt == "tiff":  # 32-bit float TIFF: values as given
         data = to_float32(arr)

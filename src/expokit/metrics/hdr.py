@@ -12,8 +12,8 @@ papers instead divide both images by the maximum of the ground truth: ``normaliz
 "reference_max"``. After that division the estimate may exceed 1; it is not clipped (the
 peak stays 1 in PSNR and ``L = 1`` in SSIM), so an estimate that overshoots is penalised.
 
-Negative values (lossy EXR compression noise) down to -1 % of an image's maximum are set to
-0, as the tone mappers do (``docs/conventions.md``); anything more negative is refused.
+Negative values (lossy EXR compression noise) are set to 0 with a logged warning that counts
+them, as every reader and the tone mappers do (``docs/conventions.md``).
 
 Identical images give ``inf`` for PSNR-mu and PSNR-L, as :func:`expokit.metrics.psnr` does.
 """
@@ -25,7 +25,7 @@ from typing import Literal
 
 import numpy as np
 
-from .._checks import check_image
+from .._checks import check_image, check_negative
 from ..errors import InputError
 from ._checks import RANGE_TOL, check_same_geometry
 from ._table import MetricInfo
@@ -65,17 +65,7 @@ def _radiance(img: object, name: str) -> np.ndarray:
             f"{name} is {arr.dtype}: HDR metrics take linear float radiance (read .hdr/.exr "
             "files with expokit.io.read_image); for display-referred images use psnr/ssim"
         )
-    out = arr.astype(np.float64)
-    top = max(float(out.max()), 0.0)
-    low = float(out.min())
-    if low < 0:
-        if low < -0.01 * top:
-            raise InputError(
-                f"{name} has values down to {low:.6g} (maximum {top:.6g}): radiance must be "
-                ">= 0; only codec noise down to -1 % of the maximum is set to 0"
-            )
-        np.maximum(out, 0.0, out=out)
-    return out
+    return check_negative(arr, name=name).astype(np.float64)
 
 
 def _prepare(
@@ -144,8 +134,8 @@ def psnr_mu(
         all pixels and channels; ``inf`` for identical images.
 
     Raises:
-        InputError: for integer or mismatched images, negative radiance, or values above 1
-            with ``normalize="none"``.
+        InputError: for integer or mismatched images, or values above 1 with
+            ``normalize="none"``.
 
     References:
         N. K. Kalantari, R. Ramamoorthi, "Deep high dynamic range imaging of dynamic

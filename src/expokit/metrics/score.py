@@ -9,17 +9,18 @@ from pathlib import Path
 
 import numpy as np
 
+from .._checks import Negative
 from ..errors import InputError
 from ._table import MetricInfo, get_metric
 
 ImageLike = np.ndarray | str | os.PathLike[str]
 
 
-def _load(img: object, name: str) -> np.ndarray:
+def _load(img: object, name: str, negative: Negative = "clip") -> np.ndarray:
     if isinstance(img, (str, os.PathLike)):
         from ..io import read_image
 
-        return read_image(Path(img))
+        return read_image(Path(img), negative=negative)
     if not isinstance(img, np.ndarray):
         raise InputError(
             f"{name} is a {type(img).__name__}, expected a NumPy array or a file path"
@@ -43,6 +44,7 @@ def score(
     reference: ImageLike | None = None,
     data_range: float | None = None,
     options: Mapping[str, Mapping[str, object]] | None = None,
+    negative: Negative = "clip",
 ) -> dict[str, float]:
     """Compute several metrics of one image.
 
@@ -68,6 +70,9 @@ def score(
             ``{"lpips": {"weights_path": "alexnet-owt-7be5be79.pth"}}``; learned metrics take
             their weights file as ``{"musiq": {"checkpoint": "musiq_koniq_ckpt-e95806b9.pth"}}``
             (or from ``$EXPOKIT_MUSIQ_CHECKPOINT`` / ``$EXPOKIT_DBCNN_CHECKPOINT``).
+        negative: for files: negative values in float files (EXR, float TIFF) are set to 0
+            with a warning (``"clip"``) or refused (``"error"``); see
+            :func:`expokit.io.read_image`.
 
     Returns:
         ``{name: value}`` in the order of ``metrics``.
@@ -85,6 +90,8 @@ def score(
     >>> {k: round(v, 9) for k, v in s.items()}
     {'mse': 0.0, 'ssim': 1.0}
     """
+    if negative not in ("clip", "error"):
+        raise InputError(f"negative must be 'clip' or 'error', got {negative!r}")
     if isinstance(metrics, str):
         metrics = [metrics]
     infos: list[MetricInfo] = [get_metric(name) for name in metrics]
@@ -116,13 +123,13 @@ def score(
             "sources=[...] (arrays or file paths)"
         )
 
-    img = _load(fused, "fused")
-    ref = _load(reference, "reference") if need_ref else None
+    img = _load(fused, "fused", negative)
+    ref = _load(reference, "reference", negative) if need_ref else None
     srcs = None
     if need_src and sources is not None:
         if isinstance(sources, (str, os.PathLike)):
             raise InputError("sources must be a list of images or paths, got a single path")
-        srcs = [_load(s, f"source {i + 1}") for i, s in enumerate(sources)]
+        srcs = [_load(s, f"source {i + 1}", negative) for i, s in enumerate(sources)]
 
     out: dict[str, float] = {}
     for info in infos:

@@ -76,7 +76,7 @@ def tonemap_reinhard(
         gives ``(H, W, 1)``).
 
     Raises:
-        InputError: for a non-image, integer data, NaN/Inf, negative radiance, or an option
+        InputError: for a non-image, integer data, NaN/Inf, or an option
             out of range.
 
     References:

@@ -479,7 +479,8 @@ def add_sensor_noise(exposure: np.ndarray, camera: Camera, rng: np.random.Genera
 # Radiance input
 # ---------------------------------------------------------------------------------------------
 def _check_radiance(radiance: object, name: str = "radiance") -> np.ndarray:
-    """Float32 ``(H, W, C)`` radiance >= 0 (small negatives clipped), never modified in place."""
+    """Float32 ``(H, W, C)`` radiance >= 0 (negatives set to 0 with a warning), never modified
+    in place."""
     return check_radiance(radiance, name=name, user="the simulator", hint=(
         "use load_radiance, which linearises 8-bit photos with the inverse sRGB curve, or "
         "expokit.color.srgb_to_linear"))
@@ -488,8 +489,9 @@ def _check_radiance(radiance: object, name: str = "radiance") -> np.ndarray:
 def load_radiance(path: str | os.PathLike[str], *, max_side: int | None = None) -> np.ndarray:
     """Read a file as linear radiance for the simulator.
 
-    * OpenEXR / Radiance ``.hdr`` / float TIFF: as read; small negative values from lossy EXR
-      compression (down to -1 % of the maximum) are clipped to 0.
+    * OpenEXR / Radiance ``.hdr`` / float TIFF: as read; negative values (lossy EXR
+      compression noise) are set to 0 with a logged warning, as :func:`expokit.io.read_image`
+      does.
     * Camera RAW through rawpy: linear, no gamma (needs ``pip install "expokit[raw]"``).
     * 8/16-bit PNG, JPEG, TIFF: code values linearised with the inverse sRGB curve (an
       approximation: the camera's real response and tone curve are unknown).
@@ -506,8 +508,7 @@ def load_radiance(path: str | os.PathLike[str], *, max_side: int | None = None) 
         float32 ``(H, W, 3)`` linear radiance >= 0.
 
     Raises:
-        InputError: missing, unreadable or unsupported file, NaN/Inf, strongly negative
-            values, bad ``max_side``.
+        InputError: missing, unreadable or unsupported file, NaN/Inf, bad ``max_side``.
         MissingResourceError: a RAW file when rawpy is not installed (names the ``raw`` extra).
     """
     if max_side is not None and (isinstance(max_side, bool)
@@ -645,7 +646,7 @@ def render_shot(radiance: np.ndarray, exposure_time: float, camera: Camera,
         uint8 (``bit_depth == 8``) or uint16 ``(H, W, C)`` code values.
 
     Raises:
-        InputError: for bad radiance (integer, NaN/Inf, negative), time, camera or rng.
+        InputError: for bad radiance (integer, NaN/Inf), time, camera or rng.
 
     >>> img = render_shot(np.full((4, 4, 3), 0.18, np.float32), 1.0,
     ...                   Camera(full_well=float("inf"), read_noise=0.0),
@@ -848,7 +849,7 @@ def simulate_bracket(
         A :class:`SimulatedBracket`.
 
     Raises:
-        InputError: for bad radiance (integer, NaN/Inf, negative), evs, base_time, camera,
+        InputError: for bad radiance (integer, NaN/Inf), evs, base_time, camera,
             seed, shake_px, moving_objects or reference_index.
 
     >>> import numpy as np
