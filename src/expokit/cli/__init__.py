@@ -434,21 +434,23 @@ def align_cmd(
         residual = "ref" if i == res.reference else "n/a" if np.isnan(r) else f"{r:.4f}"
         table.add_row(p.name, f"{dx:+.2f}", f"{dy:+.2f}", f"{move:.2f}", residual, action)
     out.print(table)
-    note = {"highlight": False, "soft_wrap": True}
-    out.print("residual: mean |grey difference| to the reference after exposure matching, as a "
-              "fraction of full scale; move px: largest move of a corner", **note)
+
+    def note(text: str) -> None:
+        out.print(text, highlight=False, soft_wrap=True)
+
+    note("residual: mean |grey difference| to the reference after exposure matching, as a "
+         "fraction of full scale; move px: largest move of a corner")
     if all(np.array_equal(m, np.eye(3)) for m in res.transforms):
-        out.print("edges: no frame moved; nothing to fill or crop", **note)
+        note("edges: no frame moved; nothing to fill or crop")
     elif edges == "replicate":
-        out.print(f"edges: border left uncovered by a moved frame (up to {largest:.1f} px) "
-                  "filled by repeating its nearest pixel", **note)
+        note(f"edges: border left uncovered by a moved frame (up to {largest:.1f} px) filled "
+             "by repeating its nearest pixel")
     elif cropped:
-        out.print(f"edges: every frame cropped to the area all frames cover, "
-                  f"{right - left}x{bottom - top} from x={left}, y={top} (was {w}x{h}); "
-                  "--edges replicate keeps the full size", **note)
+        note(f"edges: every frame cropped to the area all frames cover, {right - left}x"
+             f"{bottom - top} from x={left}, y={top} (was {w}x{h}); --edges replicate keeps "
+             "the full size")
     else:
-        out.print("edges: every moved frame still covers the whole picture; nothing cropped",
-                  **note)
+        note("edges: every moved frame still covers the whole picture; nothing cropped")
     for p, t, im, same in zip(paths, targets, res.images, copy, strict=True):
         if same:
             _copy_atomic(p, t)
