@@ -617,6 +617,30 @@ def test_cli_align_replicate_copies_reference_and_fills_edges(jpeg_bracket, tmp_
     assert not list(out_dir.glob(".*"))  # no temporary files left
 
 
+def luma_table(path) -> list[int]:
+    from PIL import Image
+
+    with Image.open(path) as im:
+        return list(im.quantization[0])
+
+
+def test_cli_align_reencodes_jpeg_at_its_own_quality(jpeg_bracket, tmp_path):
+    """A moved JPEG frame is re-encoded with the quantisation of its source's quality (90
+    here: the table libjpeg writes for quality 90), or at --quality when given."""
+    from PIL import Image
+
+    paths, _ = jpeg_bracket
+    blank = Image.new("RGB", (16, 16))
+    for q in (90, 70):
+        blank.save(tmp_path / f"q{q}.jpg", quality=q)
+    proc = run_cli("align", *paths, "-d", tmp_path / "auto")
+    assert proc.returncode == 0, proc.stderr
+    assert luma_table(tmp_path / "auto" / paths[0].name) == luma_table(tmp_path / "q90.jpg")
+    proc = run_cli("align", *paths, "-d", tmp_path / "q70", "--quality", "70")
+    assert proc.returncode == 0, proc.stderr
+    assert luma_table(tmp_path / "q70" / paths[0].name) == luma_table(tmp_path / "q70.jpg")
+
+
 def test_cli_align_crop_is_the_default(jpeg_bracket, tmp_path):
     paths, truth = jpeg_bracket
     out_dir = tmp_path / "aligned"
@@ -670,4 +694,6 @@ def test_cli_align_bad_edges(jpeg_bracket, tmp_path):
     paths, _ = jpeg_bracket
     proc = run_cli("align", *paths, "-d", tmp_path / "x", "--edges", "black")
     assert proc.returncode == 2 and "--edges 'black': choose crop or replicate" in proc.stderr
+    proc = run_cli("align", *paths, "-d", tmp_path / "x", "--quality", "0")
+    assert proc.returncode == 2 and "--quality 0: give a JPEG quality from 1 to 100" in proc.stderr
     assert not (tmp_path / "x").exists()
