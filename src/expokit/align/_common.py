@@ -47,10 +47,12 @@ class AlignResult:
             difference between the reference's greyscale and the aligned frame's, after
             matching the frame's exposure to the reference's, as a fraction of the full code
             value range (0.01 = 1 % of full scale, about 2.5 levels of 8-bit). 0 for the
-            reference and for identical content; noise and JPEG artefacts leave a floor of
-            about 0.002-0.01; misalignment by a pixel or more on textured content gives a few
-            hundredths; unrelated content about 0.1-0.3. NaN when the two frames share fewer
-            than 100 well-exposed pixels.
+            reference and for identical content. Noise, the coarser code values of the darker
+            frame and JPEG artefacts leave a floor (measured 0.004-0.011 on synthetic 8-bit
+            brackets, 0.009-0.017 on the Memorial scans); the same brackets left 4-26 px out
+            of alignment give 0.04-0.06, unrelated content about 0.2. Resampling (homography)
+            smooths some noise, so it can read slightly lower than an integer shift. NaN when
+            the two frames share fewer than 100 well-exposed pixels.
         reference: index of the frame the others were aligned to.
         valid: bool ``(H, W)`` mask of pixels covered by every aligned frame; crop to
             :meth:`crop_box` or mask the rest before merging. The pixels outside it are 0 or
