@@ -423,9 +423,8 @@ def align_cmd(
     A frame that needs no change (the reference, and any frame that did not move when no crop
     is needed) is copied byte for byte. Moved or cropped frames are written in their own
     format with their EXIF (JPEG at the source's own quality unless --quality says otherwise).
-    The residual is the mean absolute greyscale
-    difference to the reference after exposure matching, as a fraction of full scale, the
-    same unit for every method.
+    The residual is the mean absolute greyscale difference to the reference after exposure
+    matching, as a fraction of full scale: the same unit for every method.
 
     Example: expokit align IMG_*.jpg -d aligned/ --method homography
     """
