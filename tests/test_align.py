@@ -7,6 +7,8 @@ independent reference implementation for MTB is OpenCV's ``AlignMTB.calculateShi
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import typing
 
 import cv2
@@ -22,6 +24,7 @@ from expokit.align import (
     align_homography,
     align_mtb,
     equalised_grey,
+    exposure_residual,
     largest_valid_rectangle,
 )
 from expokit.synthetic import render_scene, simulate_bracket
@@ -312,6 +315,18 @@ def test_memorial_homography_bright_pairs_near_identity(shared_data):
         assert move < 4.0 and res.residuals[1] < 1.0, (i, move, res.residuals[1])
 
 
+def test_memorial_residuals_agree_across_methods(shared_data):
+    """On real adjacent exposures both methods report residuals of one size, in one unit."""
+    frames = read_memorial(shared_data)[:6]
+    for i in range(len(frames) - 1):
+        mtb = align_mtb(frames[i: i + 2], reference=0)
+        hom = align_homography(frames[i: i + 2], reference=0)
+        # Measured: MTB (no shift found) 0.0108-0.0169, homography 0.0092-0.0146 (sub-pixel
+        # corrections, and bilinear resampling smooths some noise), i.e. 0.73-0.94 x MTB's.
+        assert 0.0 < mtb.residuals[1] < 0.03 and 0.0 < hom.residuals[1] < 0.03
+        assert 0.5 < hom.residuals[1] / mtb.residuals[1] < 1.2, (i, mtb.residuals, hom.residuals)
+
+
 # ---------------------------------------------------------------------------------------------
 # Dispatcher, crop rectangle, bad input, no modification of inputs
 # ---------------------------------------------------------------------------------------------
@@ -422,3 +437,275 @@ def test_inputs_are_not_modified(shifted_bracket, method):
         np.testing.assert_array_equal(f, c)
     for out, f in zip(res.images, frames, strict=True):
         assert not np.shares_memory(out, f)
+
+
+# ---------------------------------------------------------------------------------------------
+# Residuals: one unit for every method (issue 9)
+# ---------------------------------------------------------------------------------------------
+
+
+def test_exposure_residual_known_values():
+    """Hand-computable cases of the residual (mean |grey difference| after exposure matching)."""
+    everywhere = np.ones((200, 200), bool)
+    ramp = np.linspace(0.1, 0.9, 40_000, dtype=np.float32).reshape(200, 200)
+    # Same content, same exposure: exactly 0 (each 8-bit code has a bin of its own).
+    codes = np.round(ramp * 255) / 255
+    assert exposure_residual(codes, codes, everywhere) == 0.0
+    # Same content under another monotone tone curve (a different exposure): ~0.
+    assert exposure_residual(ramp, ramp**2.2, everywhere) < 0.002
+    # Unrelated content: the best the transfer can do is the mean of the reference, which
+    # leaves the mean absolute deviation of a uniform spread of width 0.8: 0.8 / 4 = 0.2.
+    shuffled = np.random.default_rng(1).permutation(ramp.ravel()).reshape(200, 200)
+    assert exposure_residual(ramp, shuffled, everywhere) == pytest.approx(0.2, abs=0.01)
+    # Only covered pixels count: uncovered garbage changes nothing.
+    covered = np.zeros((200, 200), bool)
+    covered[:, :100] = True
+    assert exposure_residual(codes, np.where(covered, codes, shuffled), covered) == 0.0
+    # Nothing well exposed in both frames (the frame is clipped white): undefined.
+    assert np.isnan(exposure_residual(ramp, np.ones_like(ramp), everywhere))
+
+
+def test_residuals_share_one_unit_across_methods(shifted_bracket):
+    """MTB and homography report the same number for the same (correct) alignment.
+
+    Independent reference: the residual of the exact answer, i.e. of each exposure's
+    reference window cut from the full rendering (no alignment error at all).
+    """
+    frames, full = shifted_bracket
+    mtb = align_mtb(frames)
+    hom = align_homography(frames)
+    unaligned = align_mtb(frames, max_shift=0)
+    exact = align_mtb([b[MARGIN_Y: MARGIN_Y + H, MARGIN_X: MARGIN_X + W] for b in full],
+                      max_shift=0)
+    for res in (mtb, hom, unaligned, exact):
+        assert res.residuals[1] == 0.0  # the reference itself
+    for i in (0, 2):
+        # Measured: MTB 0.0107 / 0.0038, homography 0.0107 / 0.0039, exact 0.0106 / 0.0038
+        # (noise and 8-bit quantisation of the darker frame), unaligned 0.043 / 0.055.
+        assert mtb.residuals[i] == pytest.approx(exact.residuals[i], rel=0.1)
+        assert hom.residuals[i] == pytest.approx(exact.residuals[i], rel=0.25)
+        assert mtb.residuals[i] == pytest.approx(hom.residuals[i], rel=0.25)
+        assert unaligned.residuals[i] > 3 * exact.residuals[i]
+        assert exact.residuals[i] < 0.02
+
+
+def test_residual_grows_with_misalignment(shifted_bracket):
+    """A frame left k pixels off gives a residual that rises with k, for both methods' unit."""
+    _, full = shifted_bracket
+    ref = full[1][MARGIN_Y: MARGIN_Y + H, MARGIN_X: MARGIN_X + W]
+    values = []
+    for k in (0, 1, 2, 4, 8):
+        off = full[2][MARGIN_Y: MARGIN_Y + H, MARGIN_X + k: MARGIN_X + k + W]
+        values.append(align_mtb([off, ref], reference=1, max_shift=0).residuals[0])
+    assert all(a < b for a, b in zip(values, values[1:], strict=False)), values
+
+
+# ---------------------------------------------------------------------------------------------
+# Edges: what fills the border a moved frame leaves uncovered (issue 9)
+# ---------------------------------------------------------------------------------------------
+
+
+def test_mtb_edges_replicate_repeats_the_nearest_pixel(shifted_bracket):
+    frames, _ = shifted_bracket
+    res = align_mtb(frames, edges="replicate")
+    zero = align_mtb(frames)
+    moved = res.images[0]  # content moved 7 px right and 5 px up
+    # Left border: copies of the first covered column; bottom border: of the last covered row.
+    np.testing.assert_array_equal(moved[:, :7], np.repeat(moved[:, 7:8], 7, axis=1))
+    np.testing.assert_array_equal(moved[H - 5:], np.repeat(moved[H - 6: H - 5], 5, axis=0))
+    # Inside the covered area both modes give the same pixels; `valid` is the same.
+    np.testing.assert_array_equal(res.valid, zero.valid)
+    np.testing.assert_array_equal(moved[:H - 5, 7:], zero.images[0][:H - 5, 7:])
+    # The reference (no shift) is an exact copy of its input in both modes.
+    np.testing.assert_array_equal(res.images[1], frames[1])
+
+
+def test_homography_edges_replicate_leaves_no_black_wedge(warped_render_scene):
+    frames, _, _ = warped_render_scene
+    zero = align_homography(frames)
+    rep = align_homography(frames, edges="replicate")
+    ones = np.full((H, W), 255, np.uint8)
+    for i in (0, 2):
+        # Pixels the warped frame does not reach at all (not even partly).
+        outside = cv2.warpPerspective(ones, rep.transforms[i], (W, H)) == 0
+        assert outside.mean() > 0.01
+        black_zero = np.mean(np.all(zero.images[i][outside] == 0, axis=-1))
+        black_rep = np.mean(np.all(rep.images[i][outside] == 0, axis=-1))
+        assert black_zero > 0.9 and black_rep < 0.01, (i, black_zero, black_rep)
+        np.testing.assert_array_equal(rep.images[i][zero.valid], zero.images[i][zero.valid])
+
+
+def test_bad_edges_option_raises_input_error(shifted_bracket):
+    frames, _ = shifted_bracket
+    for fn in (align_mtb, align_homography):
+        with pytest.raises(InputError, match="edges must be one of.*'zero', 'replicate'"):
+            fn(frames, edges="black")  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------------------------------------
+# The `expokit align` command (issue 9): copies, crops, no black edges, one residual unit
+# ---------------------------------------------------------------------------------------------
+
+CLI_H, CLI_W, CLI_MARGIN = 240, 320, 24
+#: Integer offsets of the CLI bracket's frames; content at frame pixel p is at reference p + o.
+CLI_OFFSETS = [(3, -2), (0, 0), (-4, 5)]
+
+
+def run_cli(*args: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "expokit", *map(str, args)],
+                          capture_output=True, text=True, timeout=300, check=False)
+
+
+@pytest.fixture(scope="module")
+def jpeg_bracket(tmp_path_factory):
+    """(paths, truth): a 3-shot JPEG bracket with EXIF, frames cut at CLI_OFFSETS.
+
+    ``truth[i]`` is exposure i rendered over the whole scene (margins included), so the exact
+    content of any output pixel is known.
+    """
+    from PIL import Image
+    from PIL.TiffImagePlugin import IFDRational
+
+    folder = tmp_path_factory.mktemp("jpeg_bracket")
+    m = CLI_MARGIN
+    rad = render_scene(CLI_H + 2 * m, CLI_W + 2 * m, seed=4)
+    truth = simulate_bracket(rad, TIMES, noise=0.002, seed=2)
+    paths = []
+    for i, (b, (dx, dy), t) in enumerate(zip(truth, CLI_OFFSETS, TIMES, strict=True)):
+        exif = Image.Exif()
+        exif.get_ifd(0x8769)[33434] = IFDRational(int(t * 4), 4)  # ExposureTime
+        paths.append(folder / f"shot{i}.jpg")
+        # 4:2:0 chroma at quality 90, like a camera: expokit's own encoder would write 4:4:4.
+        Image.fromarray(b[m + dy: m + dy + CLI_H, m + dx: m + dx + CLI_W]).save(
+            paths[-1], exif=exif, quality=90, subsampling=2)
+    return paths, truth
+
+
+def read_rgb(path) -> np.ndarray:
+    return cv2.cvtColor(cv2.imread(str(path), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+
+def exposure_time(path) -> float:
+    from PIL import Image
+
+    with Image.open(path) as im:
+        return float(im.getexif().get_ifd(0x8769)[33434])
+
+
+def test_cli_align_replicate_copies_reference_and_fills_edges(jpeg_bracket, tmp_path):
+    paths, truth = jpeg_bracket
+    out_dir = tmp_path / "aligned"
+    proc = run_cli("align", *paths, "-d", out_dir, "--edges", "replicate")
+    assert proc.returncode == 0, proc.stderr
+    # The shifts found are the construction's offsets (MTB is exact on this scene).
+    for p, (dx, dy) in zip(paths, CLI_OFFSETS, strict=True):
+        row = next(ln for ln in proc.stdout.splitlines() if f"│ {p.name}" in ln)
+        assert f"{dx:+.2f}" in row and f"{dy:+.2f}" in row, row
+    text = " ".join(proc.stdout.split())
+    assert "copied" in text and "repeating its nearest pixel" in text
+    # The reference did not move: its output is the input file, byte for byte (EXIF kept).
+    assert (out_dir / paths[1].name).read_bytes() == paths[1].read_bytes()
+    for i in (0, 2):
+        target = out_dir / paths[i].name
+        assert target.read_bytes()[:3] == b"\xff\xd8\xff"  # still a JPEG
+        assert exposure_time(target) == exposure_time(paths[i])
+        img = read_rgb(target)
+        assert img.shape == (CLI_H, CLI_W, 3)
+        # No black edge: every border row and column holds scene content. Uncovered pixels
+        # repeat the nearest covered one, so they are compared with the true content there.
+        dx, dy = CLI_OFFSETS[i]
+        m = CLI_MARGIN
+        window = truth[i][m: m + CLI_H, m: m + CLI_W].astype(float)
+        for edge in (img[:, 0], img[:, -1], img[0], img[-1]):
+            assert edge.mean() > 10, "black edge"
+        covered_x = slice(max(dx, 0), CLI_W + min(dx, 0))
+        covered_y = slice(max(dy, 0), CLI_H + min(dy, 0))
+        diff = np.abs(img[covered_y, covered_x].astype(float) - window[covered_y, covered_x])
+        assert diff.mean() < 2.0  # JPEG re-encoding only
+        col = 0 if dx > 0 else CLI_W - 1  # an uncovered column: the nearest covered one
+        near = max(dx, 0) if dx > 0 else CLI_W + dx - 1
+        assert np.abs(img[covered_y, col].astype(float)
+                      - window[covered_y, near]).mean() < 3.0
+    assert not list(out_dir.glob(".*"))  # no temporary files left
+
+
+def luma_table(path) -> list[int]:
+    from PIL import Image
+
+    with Image.open(path) as im:
+        return list(im.quantization[0])
+
+
+def test_cli_align_reencodes_jpeg_at_its_own_quality(jpeg_bracket, tmp_path):
+    """A moved JPEG frame is re-encoded with the quantisation of its source's quality (90
+    here: the table libjpeg writes for quality 90), or at --quality when given."""
+    from PIL import Image
+
+    paths, _ = jpeg_bracket
+    blank = Image.new("RGB", (16, 16))
+    for q in (90, 70):
+        blank.save(tmp_path / f"q{q}.jpg", quality=q)
+    proc = run_cli("align", *paths, "-d", tmp_path / "auto")
+    assert proc.returncode == 0, proc.stderr
+    assert luma_table(tmp_path / "auto" / paths[0].name) == luma_table(tmp_path / "q90.jpg")
+    proc = run_cli("align", *paths, "-d", tmp_path / "q70", "--quality", "70")
+    assert proc.returncode == 0, proc.stderr
+    assert luma_table(tmp_path / "q70" / paths[0].name) == luma_table(tmp_path / "q70.jpg")
+
+
+def test_cli_align_crop_is_the_default(jpeg_bracket, tmp_path):
+    paths, truth = jpeg_bracket
+    out_dir = tmp_path / "aligned"
+    proc = run_cli("align", *paths, "-d", out_dir)
+    assert proc.returncode == 0, proc.stderr
+    # Common area of the offsets: x in [3, W - 4), y in [5, H - 2).
+    left, right, top, bottom = 3, CLI_W - 4, 5, CLI_H - 2
+    assert f"{right - left}x{bottom - top} from x={left}, y={top}" in " ".join(proc.stdout.split())
+    m = CLI_MARGIN
+    for i, p in enumerate(paths):
+        img = read_rgb(out_dir / p.name)
+        assert img.shape == (bottom - top, right - left, 3)  # all frames one size
+        # Content, edges included, is the reference's view of exposure i.
+        window = truth[i][m + top: m + bottom, m + left: m + right].astype(float)
+        for got, want in ((img[:, 0], window[:, 0]), (img[:, -1], window[:, -1]),
+                          (img[0], window[0]), (img[-1], window[-1]), (img, window)):
+            assert np.abs(got.astype(float) - want).mean() < 3.0
+        assert exposure_time(out_dir / p.name) == exposure_time(p)
+
+
+def test_cli_align_unmoved_bracket_is_copied(tmp_path):
+    """Frames that need no shift (and no crop) are byte copies, whatever --edges says."""
+    frames = simulate_bracket(render_scene(120, 160, seed=5), TIMES)
+    paths = []
+    for i, f in enumerate(frames):
+        paths.append(tmp_path / f"f{i}.jpg")
+        cv2.imwrite(str(paths[-1]), f[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 80])
+    out_dir = tmp_path / "out"
+    proc = run_cli("align", *paths, "-d", out_dir)
+    assert proc.returncode == 0, proc.stderr
+    assert "no frame moved" in " ".join(proc.stdout.split())
+    for p in paths:
+        assert (out_dir / p.name).read_bytes() == p.read_bytes()
+
+
+def test_cli_align_residuals_one_unit(jpeg_bracket, tmp_path):
+    """Both methods print residuals in the same unit and of the same size."""
+    paths, _ = jpeg_bracket
+    values = {}
+    for method in ("mtb", "homography"):
+        proc = run_cli("align", *paths, "-d", tmp_path / method, "--method", method)
+        assert proc.returncode == 0, proc.stderr
+        assert "fraction of full scale" in " ".join(proc.stdout.split())
+        rows = [ln for ln in proc.stdout.splitlines() if ln.startswith("│")]
+        values[method] = [float(r.split("│")[5]) for r in rows if "ref" not in r.split("│")[5]]
+    for a, b in zip(values["mtb"], values["homography"], strict=True):
+        assert 0 < a < 0.03 and a == pytest.approx(b, rel=0.3), values
+
+
+def test_cli_align_bad_edges(jpeg_bracket, tmp_path):
+    paths, _ = jpeg_bracket
+    proc = run_cli("align", *paths, "-d", tmp_path / "x", "--edges", "black")
+    assert proc.returncode == 2 and "--edges 'black': choose crop or replicate" in proc.stderr
+    proc = run_cli("align", *paths, "-d", tmp_path / "x", "--quality", "0")
+    assert proc.returncode == 2 and "--quality 0: give a JPEG quality from 1 to 100" in proc.stderr
+    assert not (tmp_path / "x").exists()

@@ -8,7 +8,11 @@ Two methods, by name in :data:`ALIGNERS`:
   greyscale and a RANSAC homography per frame, for hand-held brackets (rotation, perspective).
 
 Both return an :class:`AlignResult` whose ``transforms`` map each frame's pixel coordinates to
-the reference frame's, and whose ``valid`` mask marks the pixels every aligned frame covers.
+the reference frame's, whose ``valid`` mask marks the pixels every aligned frame covers, and
+whose ``residuals`` are in one unit for both methods (:func:`exposure_residual`: mean absolute
+greyscale difference to the reference after exposure matching, a fraction of full scale). The
+border a moved frame leaves uncovered is filled with 0 or by replicating the nearest covered
+pixel (option ``edges``); :meth:`AlignResult.crop` cuts every frame to the common valid area.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ..errors import InputError
-from ._common import AlignResult, largest_valid_rectangle
+from ._common import AlignResult, EdgeMode, exposure_residual, largest_valid_rectangle
 from .homography import FeatureKind, align_homography, equalised_grey
 from .mtb import align_mtb, mtb_bitmaps
 
@@ -28,11 +32,13 @@ __all__ = [
     "ALIGNERS",
     "AlignMethod",
     "AlignResult",
+    "EdgeMode",
     "FeatureKind",
     "align",
     "align_homography",
     "align_mtb",
     "equalised_grey",
+    "exposure_residual",
     "largest_valid_rectangle",
     "mtb_bitmaps",
 ]
@@ -64,7 +70,8 @@ def align(
         reference: index of the frame to align the others to; ``None`` takes the middle one.
         paths: file names, one per image, used only in error messages.
         **options: keyword options of the chosen method (e.g. ``max_shift`` for ``"mtb"``,
-            ``features`` for ``"homography"``); an option the method does not take is an error.
+            ``features`` for ``"homography"``, ``edges`` for both); an option the method does
+            not take is an error.
 
     Returns:
         The chosen method's :class:`AlignResult`.

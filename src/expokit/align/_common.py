@@ -5,6 +5,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -13,6 +14,21 @@ from ..errors import InputError
 
 #: Greyscale weights of Ward (2003), ``(54 R + 183 G + 19 B) / 256`` (close to Rec. 709).
 WARD_GREY = (54.0 / 256.0, 183.0 / 256.0, 19.0 / 256.0)
+
+#: How the aligners fill the pixels of an aligned frame that its own content does not reach.
+EdgeMode = Literal["zero", "replicate"]
+_EDGES = ("zero", "replicate")
+
+#: Greyscale levels counted as well exposed by :func:`exposure_residual` (code values in
+#: [0, 1]): darker pixels are mostly noise and quantisation, brighter ones may be clipped.
+WELL_EXPOSED = (0.02, 0.98)
+
+#: Fewest well-exposed pixels both frames must share for :func:`exposure_residual` to be
+#: defined.
+MIN_RESIDUAL_PIXELS = 100
+
+#: Bins of the frame's greyscale for its brightness transfer function to the reference.
+_TRANSFER_BINS = 256
 
 
 @dataclass(frozen=True, eq=False)
@@ -26,13 +42,21 @@ class AlignResult:
             ``(x, y, 1)`` (x right, y down, pixel centres at integers) to the reference frame's;
             the identity for the reference. A translation by ``(dx, dy)`` means that content at
             ``(x, y)`` in the frame lies at ``(x + dx, y + dy)`` in the reference.
-        residuals: one number per frame saying how well it fits the reference after alignment
-            (0 for the reference). Its unit depends on the method: MTB gives the fraction of the
-            compared (non-excluded) pixels whose threshold bits still differ from the reference's;
-            homography gives the RMS reprojection error, in pixels, of the RANSAC inliers.
+        residuals: one number per frame saying how well it fits the reference after alignment,
+            in the same unit for every method (see :func:`exposure_residual`): the mean absolute
+            difference between the reference's greyscale and the aligned frame's, after
+            matching the frame's exposure to the reference's, as a fraction of the full code
+            value range (0.01 = 1 % of full scale, about 2.5 levels of 8-bit). 0 for the
+            reference and for identical content. Noise, the coarser code values of the darker
+            frame and JPEG artefacts leave a floor (measured 0.004-0.011 on synthetic 8-bit
+            brackets, 0.009-0.017 on the Memorial scans); the same brackets left 4-26 px out
+            of alignment give 0.04-0.06, unrelated content about 0.2. Resampling (homography)
+            smooths some noise, so it can read slightly lower than an integer shift. NaN when
+            the two frames share fewer than 100 well-exposed pixels.
         reference: index of the frame the others were aligned to.
         valid: bool ``(H, W)`` mask of pixels covered by every aligned frame; crop to
-            :meth:`crop_box` or mask the rest before merging.
+            :meth:`crop_box` or mask the rest before merging. The pixels outside it are 0 or
+            copies of the nearest covered pixel, as the aligner's ``edges`` option says.
     """
 
     images: list[np.ndarray]
@@ -63,6 +87,74 @@ class AlignResult:
         """
         top, bottom, left, right = self.crop_box()
         return [im[top:bottom, left:right] for im in self.images]
+
+
+def check_edges(edges: object) -> str:
+    """Check the aligners' ``edges`` option: ``"zero"`` or ``"replicate"``.
+
+    Raises:
+        InputError: for any other value.
+    """
+    if not isinstance(edges, str) or edges not in _EDGES:
+        raise InputError(
+            f"edges must be one of {list(_EDGES)} (0, or the nearest covered pixel, where a "
+            f"moved frame leaves the picture), got {edges!r}"
+        )
+    return edges
+
+
+def exposure_residual(grey_ref: np.ndarray, grey: np.ndarray, covered: np.ndarray) -> float:
+    """How far an aligned frame is from the reference: mean absolute difference after exposure
+    matching, as a fraction of the full code value range.
+
+    The frames of a bracket differ in exposure, so their code values cannot be compared
+    directly. The aligned frame's greyscale is first mapped to the reference's exposure by
+    their empirical brightness transfer function: for each of 256 greyscale bins of the frame,
+    the mean reference value of the pixels in that bin (any camera response and exposure
+    ratio give a monotone relation, which this fits without assuming its shape). The residual
+    is the mean of ``|reference - transfer(frame)|`` over the pixels the frame covers and that
+    are well exposed (greyscale in [0.02, 0.98]) in both. Identical content gives 0 (exactly,
+    for 8-bit frames); sensor noise, quantisation of the darker frame and JPEG artefacts leave
+    a small floor; misaligned edges and texture raise it.
+
+    The same number is computed for every alignment method, so residuals of ``"mtb"`` and
+    ``"homography"`` can be compared.
+
+    Args:
+        grey_ref: ``(H, W)`` greyscale of the reference, code values in [0, 1] (:func:`grey01`).
+        grey: ``(H, W)`` greyscale of the aligned frame, the same scale.
+        covered: bool ``(H, W)``: pixels the aligned frame's own content covers.
+
+    Returns:
+        The residual in [0, 1]; NaN when fewer than 100 pixels are covered and well exposed
+        in both frames (e.g. a nearly black or white frame).
+
+    >>> ramp = np.linspace(0.1, 0.9, 10_000, dtype=np.float32).reshape(100, 100)
+    >>> everywhere = np.ones((100, 100), bool)
+    >>> round(exposure_residual(ramp, ramp ** 2, everywhere), 2)  # same content, other exposure
+    0.0
+    >>> shuffled = np.random.default_rng(0).permutation(ramp.ravel()).reshape(100, 100)
+    >>> round(exposure_residual(ramp, shuffled, everywhere), 2)  # unrelated: 0.8 / 4
+    0.2
+    """
+    lo, hi = WELL_EXPOSED
+    use = covered & (grey_ref >= lo) & (grey_ref <= hi) & (grey >= lo) & (grey <= hi)
+    count = int(np.count_nonzero(use))
+    if count < MIN_RESIDUAL_PIXELS:
+        return float("nan")
+    # Unused pixels go to an extra bin whose differences are dropped: cheaper than gathering
+    # the used ones (about 3x faster on 12 MP frames).
+    bins = (grey * np.float32(_TRANSFER_BINS)).astype(np.int32)
+    np.minimum(bins, _TRANSFER_BINS - 1, out=bins)
+    bins[~use] = _TRANSFER_BINS
+    bins = bins.ravel()
+    ref = np.asarray(grey_ref, dtype=np.float32).ravel()
+    sums = np.bincount(bins, weights=ref, minlength=_TRANSFER_BINS + 1)
+    counts = np.bincount(bins, minlength=_TRANSFER_BINS + 1)
+    transfer = (sums / np.maximum(counts, 1)).astype(np.float32)
+    diff = np.abs(ref - transfer[bins])
+    diff[bins == _TRANSFER_BINS] = 0.0
+    return float(diff.sum(dtype=np.float64) / count)
 
 
 def check_reference(reference: object, count: int) -> int:

@@ -26,7 +26,16 @@ import numpy as np
 from .._checks import check_image, check_stack
 from ..color import srgb_to_linear
 from ..errors import InputError
-from ._common import AlignResult, check_paths, check_reference, frame_label, grey01
+from ._common import (
+    AlignResult,
+    EdgeMode,
+    check_edges,
+    check_paths,
+    check_reference,
+    exposure_residual,
+    frame_label,
+    grey01,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -205,6 +214,7 @@ def align_homography(
     min_inliers: int = 20,
     refine: bool = False,
     detect_size: int = 1600,
+    edges: EdgeMode = "zero",
     paths: Sequence[object] | None = None,
 ) -> AlignResult:
     """Align a hand-held bracket with one homography per frame (features + RANSAC).
@@ -212,7 +222,7 @@ def align_homography(
     Each frame is matched to the reference on exposure-normalised greyscale
     (:func:`equalised_grey`), a homography is fitted with RANSAC to the matches that pass
     Lowe's ratio test, and the frame is warped onto the reference with bilinear
-    interpolation and a constant 0 border.
+    interpolation; ``edges`` says what fills the area the warped frame does not reach.
 
     Args:
         images: the bracket, ``(H, W)`` or ``(H, W, C)``, display-referred uint8, uint16 or
@@ -233,12 +243,16 @@ def align_homography(
             default ``detect_size``.
         detect_size: features are detected on a copy downscaled so that its longer side is at
             most this many pixels (keypoints are scaled back); larger is slower but finer.
+        edges: what fills the pixels the warped frame does not reach: ``"zero"`` (black) or
+            ``"replicate"`` (the frame's nearest border pixel, repeated).
         paths: file names, one per image, used only in error messages.
 
     Returns:
-        AlignResult; ``residuals`` are the RMS reprojection errors, in pixels, of each frame's
-        RANSAC inliers under its final transform. Pixels that the warped frame does not
-        cover (or only partly, at its edge) are 0 and False in ``valid``.
+        AlignResult; ``residuals`` are :func:`~expokit.align.exposure_residual` of each warped
+        frame, the same unit as :func:`align_mtb`'s (the RMS reprojection error of the RANSAC
+        inliers, in pixels, is logged at debug level). Pixels that the warped frame does not
+        cover (or only partly, at its edge) are filled as ``edges`` says and are False in
+        ``valid``. The reference is an exact copy of its input.
 
     Raises:
         InputError: fewer than 2 images, mixed sizes or dtypes, bad reference or options; a
@@ -280,6 +294,8 @@ def align_homography(
         detect_size < 64
     ):
         raise InputError(f"detect_size must be an integer >= 64 pixels, got {detect_size!r}")
+    check_edges(edges)
+    border = cv2.BORDER_REPLICATE if edges == "replicate" else cv2.BORDER_CONSTANT
 
     h, w = stack[0].shape[:2]
     scale = min(1.0, detect_size / max(h, w))
@@ -306,6 +322,7 @@ def align_homography(
 
     valid = np.ones((h, w), dtype=bool)
     ones = np.full((h, w), 255, np.uint8)
+    grey_ref = grey01(stack[ref])
     out: list[np.ndarray] = []
     transforms: list[np.ndarray] = []
     residuals: list[float] = []
@@ -358,20 +375,21 @@ def align_homography(
                 "— try --method mtb"
             )
         err = _project(h_mat, src[inliers]) - dst[inliers]
-        residual = float(np.sqrt(np.mean(np.sum(err**2, axis=1))))
+        reprojection = float(np.sqrt(np.mean(np.sum(err**2, axis=1))))
         warped = cv2.warpPerspective(
             np.ascontiguousarray(im), h_mat, (w, h), flags=cv2.INTER_LINEAR,
-            borderMode=cv2.BORDER_CONSTANT, borderValue=0,
+            borderMode=border, borderValue=0,
         )
         cover = cv2.warpPerspective(
             ones, h_mat, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
             borderValue=0,
-        )
-        valid &= cover == 255
+        ) == 255
+        valid &= cover
+        residual = exposure_residual(grey_ref, grey01(warped.reshape(h, w, -1)), cover)
         out.append(warped.reshape(orig_shape))
         transforms.append(h_mat.astype(np.float64))
         residuals.append(residual)
-        logger.debug("%s: %d matches, %d inliers, residual %.3f px", label, len(pairs), n_in,
-                     residual)
+        logger.debug("%s: %d matches, %d inliers, reprojection error %.3f px, residual %.4f",
+                     label, len(pairs), n_in, reprojection, residual)
     return AlignResult(images=out, transforms=transforms, residuals=residuals, reference=ref,
                        valid=valid)

@@ -20,7 +20,16 @@ import numpy as np
 
 from .._checks import check_stack
 from ..errors import InputError
-from ._common import AlignResult, check_paths, check_reference, frame_label, grey01
+from ._common import (
+    AlignResult,
+    EdgeMode,
+    check_edges,
+    check_paths,
+    check_reference,
+    exposure_residual,
+    frame_label,
+    grey01,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -142,6 +151,7 @@ def align_mtb(
     max_bits: int = 6,
     exclude_range: float = 4.0,
     max_shift: int | None = None,
+    edges: EdgeMode = "zero",
     paths: Sequence[object] | None = None,
 ) -> AlignResult:
     """Align a bracket by integer translations with median threshold bitmaps (Ward 2003).
@@ -161,12 +171,16 @@ def align_mtb(
             in 8-bit code values (1/255 of the full range, whatever the dtype).
         max_shift: largest shift in pixels, in x or y, that is accepted; ``None`` allows the
             full pyramid range. ``0`` measures the unaligned residuals.
+        edges: what fills the border a shifted frame leaves uncovered: ``"zero"`` (black) or
+            ``"replicate"`` (the nearest covered pixel, repeated). Either way it is False in
+            ``valid``.
         paths: file names, one per image, used only in error messages.
 
     Returns:
-        AlignResult with pure translations; ``residuals`` are the fraction of compared pixels
-        (non-excluded in both frames, inside the overlap) whose threshold bits differ from the
-        reference's after the shift. Uncovered borders are 0 and False in ``valid``.
+        AlignResult with pure translations (a frame that needs no shift is an exact copy);
+        ``residuals`` are :func:`~expokit.align.exposure_residual` of each shifted frame, the
+        same unit as :func:`align_homography`'s. Uncovered borders are filled as ``edges``
+        says and are False in ``valid``.
 
     Raises:
         InputError: fewer than 2 images, mixed sizes or dtypes, bad reference or options.
@@ -201,6 +215,7 @@ def align_mtb(
         or max_shift < 0
     ):
         raise InputError(f"max_shift must be a non-negative integer or None, got {max_shift!r}")
+    check_edges(edges)
 
     levels = int(max_bits)
     if max_shift is not None:
@@ -209,6 +224,7 @@ def align_mtb(
 
     excl = float(exclude_range)
     pyramids = []
+    grey_ref = grey01(stack[ref])
     for im in stack:
         pyr = _pyramid(grey01(im) * np.float32(255.0), levels)
         pyramids.append([mtb_bitmaps(g, excl) for g in pyr])
@@ -225,28 +241,37 @@ def align_mtb(
     residuals: list[float] = []
     for i, im in enumerate(stack):
         orig_shape = np.shape(images[i])
-        if i == ref:
-            dx = dy = 0
-            residual = 0.0
-        else:
+        bit_error = 0.0
+        if i != ref:
             dx, dy = _mtb_shift(pyramids[ref], pyramids[i], max_shift)
             err, n = _bit_errors(pyramids[ref][0], pyramids[i][0], dx, dy)
-            residual = err / n if n else 1.0
+            bit_error = err / n if n else 1.0
+        else:
+            dx = dy = 0
         sl = _overlap((h, w), dx, dy)
         if sl is None:  # cannot happen: |shift| < image size is enforced by the overlap test
             raise InputError(f"{frame_label(i, paths)}: shift ({dx}, {dy}) leaves no overlap")
         rs, ms = sl
-        moved = np.zeros_like(im)
-        moved[rs] = im[ms]
+        if (dx, dy) == (0, 0):
+            moved = im.copy()
+        elif edges == "replicate":
+            # Output pixel (x, y) shows frame pixel (x - dx, y - dy), clamped into the frame.
+            rows = np.clip(np.arange(h) - dy, 0, h - 1)
+            cols = np.clip(np.arange(w) - dx, 0, w - 1)
+            moved = im[rows[:, None], cols[None, :]]
+        else:
+            moved = np.zeros_like(im)
+            moved[rs] = im[ms]
         cover = np.zeros((h, w), dtype=bool)
         cover[rs] = True
         valid &= cover
+        residual = 0.0 if i == ref else exposure_residual(grey_ref, grey01(moved), cover)
         out.append(moved.reshape(orig_shape))
         t = np.eye(3, dtype=np.float64)
         t[0, 2], t[1, 2] = dx, dy
         transforms.append(t)
         residuals.append(float(residual))
-        logger.debug("%s: MTB shift (%d, %d), residual %.4f", frame_label(i, paths), dx, dy,
-                     residual)
+        logger.debug("%s: MTB shift (%d, %d), bitmap error %.4f, residual %.4f",
+                     frame_label(i, paths), dx, dy, bit_error, residual)
     return AlignResult(images=out, transforms=transforms, residuals=residuals, reference=ref,
                        valid=valid)
