@@ -151,3 +151,26 @@ def test_fill_masked_takes_the_nearest_exposure_at_its_brightness():
     diff = np.abs(out[1].astype(int) - shots[1].astype(int))
     assert diff[mask].max() <= 3 and diff[~mask].max() == 0
     assert (out[0] == shots[0]).all() and (out[2] == shots[2]).all()
+
+
+@pytest.mark.parametrize("command", ["fuse", "merge", "tonemap", "align"])
+def test_existing_output_needs_overwrite(frames, tmp_path, command):
+    paths = write_frames(tmp_path / "in", frames)
+    if command == "tonemap":
+        hdr = tmp_path / "scene.exr"
+        write_image(hdr, np.full((8, 8, 3), 0.5, np.float32))
+        args, target = [hdr, "-o", tmp_path / "out.png"], tmp_path / "out.png"
+    elif command == "align":
+        args, target = [*paths, "-d", tmp_path / "out"], tmp_path / "out" / paths[0].name
+    elif command == "merge":
+        args, target = [*paths, "-o", tmp_path / "o.exr", "--times", "1/64,1/8,1"], \
+            tmp_path / "o.exr"
+    else:
+        args, target = [*paths, "-o", tmp_path / "o.png"], tmp_path / "o.png"
+    target.parent.mkdir(exist_ok=True)
+    target.write_bytes(b"keep me")
+    assert_input_error(cli(command, *args), "exists", "--overwrite")
+    assert target.read_bytes() == b"keep me"
+    result = cli(command, *args, "--overwrite")
+    assert result.exit_code == 0, result.output
+    assert target.read_bytes() != b"keep me"

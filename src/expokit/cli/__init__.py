@@ -122,7 +122,7 @@ def times_from_list(list_file: Path, paths: list[Path], *, only_listed: bool
     return paths, [by_stem[p.stem.lower()] for p in paths]
 
 
-def check_output(output: Path, inputs: list[Path], *, overwrite: bool = True) -> None:
+def check_output(output: Path, inputs: list[Path], *, overwrite: bool) -> None:
     """Refuse, before any work, an unknown output format, an output that is an input, or
     (unless ``overwrite``) an output that exists."""
     from ..io import check_output_path
@@ -271,6 +271,7 @@ def fuse(
         help="R,G,B code value marking invalid pixels, e.g. 0,0,255: they are filled from the "
              "nearest exposure that has them before fusing.")] = None,
     negative: Negative = "clip",
+    overwrite: Overwrite = False,
 ) -> None:
     """Fuse a bracket into one well-exposed image (Mertens exposure fusion or DeepFuse).
 
@@ -281,7 +282,7 @@ def fuse(
     if method not in ("mertens", "deepfuse"):
         raise InputError(f"--method {method!r} is not known: use mertens or deepfuse")
     paths = bracket_paths(images)
-    check_output(output, paths)
+    check_output(output, paths, overwrite=overwrite)
     frames = read_frames(paths, negative)
     frames = _maybe_align(frames, paths, align)
     masks = parse_mask_color(mask_color, frames)
@@ -353,6 +354,7 @@ def merge(
     mask_color: Annotated[str | None, typer.Option(
         help="R,G,B code value marking invalid pixels, e.g. 0,0,255.")] = None,
     negative: Negative = "clip",
+    overwrite: Overwrite = False,
 ) -> None:
     """Merge a bracket into a linear HDR radiance map (.exr, .hdr or float .tif).
 
@@ -363,7 +365,7 @@ def merge(
     from ..io import write_image
 
     paths = bracket_paths(images)
-    check_output(output, paths)
+    check_output(output, paths, overwrite=overwrite)
     if output.suffix.lower() not in (".exr", ".hdr", ".tif", ".tiff"):
         raise InputError(f"output {output.name}: HDR radiance needs .exr, .hdr or .tif")
     if calibrate not in ("robertson", "debevec", "linear"):
@@ -430,6 +432,7 @@ def tonemap(
     bit_depth: Annotated[int | None, typer.Option(
         help="8 or 16 bits for PNG/TIFF output (default 8; EXR/HDR are float).")] = None,
     negative: Negative = "clip",
+    overwrite: Overwrite = False,
 ) -> None:
     """Tone-map a linear HDR image to a display-referred one.
 
@@ -438,7 +441,7 @@ def tonemap(
     from ..io import read_image, write_image
     from ..tonemap import tonemap as run
 
-    check_output(output, [image])
+    check_output(output, [image], overwrite=overwrite)
     opts: dict[str, float] = {}
     for item in option or []:
         name, sep, value = item.partition("=")
@@ -529,6 +532,7 @@ def align_cmd(
     quality: Annotated[int | None, typer.Option(
         help="JPEG quality (1-100) of frames that must be re-encoded; default: each "
         "file's own quality, estimated from its quantisation table.")] = None,
+    overwrite: Overwrite = False,
 ) -> None:
     """Align the frames of a bracket and write them with their original names.
 
@@ -550,7 +554,7 @@ def align_cmd(
     paths = bracket_paths(images)
     targets = [out_dir / p.name for p in paths]
     for t in targets:
-        check_output(t, paths)
+        check_output(t, paths, overwrite=overwrite)
     frames = read_frames(paths)
     with err.status(f"aligning ({method})"):
         res = align(frames, method=method, reference=reference, paths=paths,  # type: ignore
