@@ -7,6 +7,7 @@ see one).
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import Callable
@@ -46,11 +47,27 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+class _WarningLines(logging.Handler):
+    """The library's logged warnings as one ``warning: ...`` line each on stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        err.print(f"[yellow]warning:[/] {escape(record.getMessage())}", highlight=False,
+                  soft_wrap=True)
+
+
+def _show_warnings() -> None:
+    lib = logging.getLogger("expokit")
+    if not any(isinstance(h, _WarningLines) for h in lib.handlers):
+        handler = _WarningLines(logging.WARNING)
+        lib.addHandler(handler)
+
+
 @app.callback()
 def _root(version: Annotated[bool, typer.Option(
         "--version", help="Print the version and exit.", callback=_version,
         is_eager=True)] = False) -> None:
     """Multi-exposure imaging: exposure fusion, HDR merge, tone mapping, alignment."""
+    _show_warnings()
 
 EXIT_INTERNAL, EXIT_INPUT, EXIT_MISSING, EXIT_INTERRUPT = 1, 2, 3, 130
 
