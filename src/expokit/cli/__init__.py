@@ -486,7 +486,19 @@ def score_cmd(
         raise InputError("give the image to score (or --list to see the metrics)")
     names = [m.strip() for m in metrics.split(",") if m.strip()]
     options = checkpoint_options(checkpoints)
-    values = score(fused, sources=sources or None, reference=reference, metrics=names,
+    srcs: list[Any] | None = list(sources) if sources else None
+    pair_only = [n for n in names if n in METRICS and METRICS[n].n_sources == 2]
+    if pair_only and sources and len(sources) > 2:
+        # Say which two shots the two-source metrics get (stderr: --json stays parseable).
+        from ..io import read_image
+        from ..metrics import extreme_pair
+
+        srcs = [read_image(p) for p in sources]
+        dark, bright = extreme_pair(srcs)
+        err.print(f"note: {', '.join(pair_only)} compare with two shots: the darkest "
+                  f"({sources[dark].name}) and the brightest ({sources[bright].name}) of "
+                  f"the {len(sources)} sources", highlight=False, markup=False, soft_wrap=True)
+    values = score(fused, sources=srcs, reference=reference, metrics=names,
                    options=options or None)
     if as_json:
         out.print_json(json.dumps(values))
