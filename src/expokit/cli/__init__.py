@@ -495,9 +495,9 @@ def score_cmd(
 
         srcs = [read_image(p) for p in sources]
         dark, bright = extreme_pair(srcs)
-        err.print(f"note: {', '.join(pair_only)} compare with two shots: the darkest "
-                  f"({sources[dark].name}) and the brightest ({sources[bright].name}) of "
-                  f"the {len(sources)} sources", highlight=False, markup=False, soft_wrap=True)
+        err.print(f"note: {', '.join(pair_only)}: scored with two of the {len(sources)} "
+                  f"sources, the darkest ({sources[dark].name}) and the brightest "
+                  f"({sources[bright].name})", highlight=False, markup=False, soft_wrap=True)
     values = score(fused, sources=srcs, reference=reference, metrics=names,
                    options=options or None)
     if as_json:
@@ -531,8 +531,11 @@ def eval_cmd(
 
     Example: expokit eval ../shared/data/ma2015 -o results/ -m mef_ssim,qabf --fuse mertens
     """
-    from ..bench import evaluate, fuse_items, load_dataset
-    from ..bench.evaluate import write_report
+    import math
+
+    from ..bench import compare, evaluate, fuse_items, load_dataset
+    from ..bench.evaluate import missing_warnings, write_report
+    from ..metrics import get_metric
 
     names = [m.strip() for m in metrics.split(",") if m.strip()]
     kind, items = load_dataset(dataset, layout)
@@ -555,6 +558,23 @@ def eval_cmd(
     written = write_report(rows, items, names, out_dir)
     out.print((out_dir / "table.md").read_text(), markup=False, highlight=False)
     err.print("wrote " + ", ".join(str(p) for p in [out_dir / "results.csv", *written.values()]))
+    # Say loudly what the means leave out; a metric that scored nothing is an error.
+    comparison = compare(rows, names, items=items)
+    for line in missing_warnings(comparison):
+        err.print(f"[yellow]warning:[/] {escape(line)}", highlight=False, soft_wrap=True)
+    pairs = [m for m in names if get_metric(m).n_sources == 2]
+    if pairs and any(len(it.sources) > 2 for it in items):
+        err.print(f"note: {', '.join(pairs)}: scored with each bracket's darkest and "
+                  "brightest shot (source_pairs in results.json)", highlight=False,
+                  markup=False, soft_wrap=True)
+    unscored = [m for m in names if not any(math.isfinite(v) for v in
+                                            comparison[m].mean_all.values())]
+    if unscored:
+        why = next((r for r in rows if r.metric == unscored[0] and r.note.startswith("failed")),
+                   None)
+        raise InputError(f"{', '.join(unscored)} could not score any image"
+                         + (f" (e.g. {why.image}/{why.method}: {why.note[8:]})" if why else "")
+                         + f"; the results so far are in {out_dir}")
 
 # --- learned models --------------------------------------------------------------------------
 train_app = typer.Typer(help="Train a learned model (CPU by default, CUDA when present).",
