@@ -486,19 +486,17 @@ def score_cmd(
         raise InputError("give the image to score (or --list to see the metrics)")
     names = [m.strip() for m in metrics.split(",") if m.strip()]
     options = checkpoint_options(checkpoints)
-    srcs: list[Any] | None = list(sources) if sources else None
     pair_only = [n for n in names if n in METRICS and METRICS[n].n_sources == 2]
     if pair_only and sources and len(sources) > 2:
         # Say which two shots the two-source metrics get (stderr: --json stays parseable).
         from ..io import read_image
         from ..metrics import extreme_pair
 
-        srcs = [read_image(p) for p in sources]
-        dark, bright = extreme_pair(srcs)
+        dark, bright = extreme_pair([read_image(p) for p in sources])
         err.print(f"note: {', '.join(pair_only)}: scored with two of the {len(sources)} "
                   f"sources, the darkest ({sources[dark].name}) and the brightest "
                   f"({sources[bright].name})", highlight=False, markup=False, soft_wrap=True)
-    values = score(fused, sources=srcs, reference=reference, metrics=names,
+    values = score(fused, sources=sources or None, reference=reference, metrics=names,
                    options=options or None)
     if as_json:
         out.print_json(json.dumps(values))
@@ -527,7 +525,10 @@ def eval_cmd(
 ) -> None:
     """Score every method's fused images of a data set: CSV, JSON, markdown table, plots.
 
-    Resumable: rerun the same command after an interruption and finished rows are kept.
+    Resumable: rerun the same command after an interruption and finished rows are kept
+    (failed ones are computed again). Each metric's means are over the images every method
+    scored; the images a method lacks are named. Two-source metrics (qabf, ...) get each
+    bracket's darkest and brightest shot.
 
     Example: expokit eval ../shared/data/ma2015 -o results/ -m mef_ssim,qabf --fuse mertens
     """
