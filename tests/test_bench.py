@@ -10,12 +10,22 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-
 from conftest import need
+
 from expokit import InputError
-from expokit.bench import evaluate, load_dataset, markdown_table, mos_correlations, summarize
+from expokit.bench import (
+    compare,
+    evaluate,
+    load_dataset,
+    markdown_table,
+    mos_correlations,
+    summarize,
+)
 from expokit.bench.datasets import EvalItem
-from expokit.bench.evaluate import Row, read_rows
+from expokit.bench.evaluate import Row, plot_means, read_rows
+from expokit.io import read_image
+from expokit.metrics import mef_ssim
+from expokit.metrics.mefb_edge import qabf
 from expokit.synthetic import render_scene, simulate_bracket
 
 
@@ -117,3 +127,172 @@ def test_cli_eval_writes_everything(folders, tmp_path):
     values = [r.value for r in read_rows(out / "results.csv")]
     assert len(values) == 2 * 3 and all(0 < v <= 1 and not math.isnan(v) for v in values)
     assert np.isfinite(values).all()
+
+
+# --- means compared over the same images; missing and failed images named ---------------------
+def run_cli(*args: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "expokit", *map(str, args)],
+                          capture_output=True, text=True, timeout=300, check=False)
+
+
+@pytest.fixture()
+def uneven(folders) -> Path:
+    """The generic layout with method 'dark' lacking its scene1 result."""
+    (folders / "scene1" / "fused" / "dark.png").unlink()
+    return folders
+
+
+def direct_mef_ssim(root: Path, scene: str, method: str) -> float:
+    """The plain metric function on one fused image (the independent reference)."""
+    sources = [read_image(p) for p in sorted((root / scene).glob("exp*.png"))]
+    return mef_ssim(read_image(root / scene / "fused" / f"{method}.png"), sources)
+
+
+def test_ranking_uses_only_images_every_method_has():
+    """A (scored on 2 images) was ranked against B (scored on 1) over different images."""
+    rows = [Row("img1", "A", "en", 0.9), Row("img2", "A", "en", 0.5), Row("img1", "B", "en", 0.8)]
+    # over img1 alone (the only image both have), A = 0.9 beats B = 0.8; the all-image
+    # means (A 0.7, B 0.8) would rank B first
+    summary = summarize(rows)
+    assert summary == {"A": {"en": pytest.approx(0.9)}, "B": {"en": pytest.approx(0.8)}}
+    c = compare(rows, ["en"])["en"]
+    assert c.images == ("img1",) and c.total == 2 and c.best == "A"
+    assert c.missing == {"A": {}, "B": {"img2": "no score"}}
+    assert c.mean_all == {"A": pytest.approx(0.7), "B": pytest.approx(0.8)}
+    assert summarize(rows, common=False) == {"A": {"en": pytest.approx(0.7)},
+                                             "B": {"en": pytest.approx(0.8)}}
+    table = markdown_table(summary, ["en"], comparison={"en": c})
+    assert "| A | **0.9000** |" in table and "| B | 0.8000 |" in table
+    assert "| images (n) | 1 of 2 |" in table
+    assert "B" in table.split("|---|")[1] and "img2" in table
+
+
+def test_no_common_image_is_said_not_ranked():
+    rows = [Row("img1", "A", "en", 0.9), Row("img2", "B", "en", 0.8)]
+    c = compare(rows, ["en"])["en"]
+    assert c.images == () and c.best is None
+    table = markdown_table(summarize(rows), ["en"], comparison={"en": c})
+    assert "**" not in table and "not ranked" in table
+
+
+def test_evaluate_means_over_common_images(uneven, tmp_path):
+    _, items = load_dataset(uneven)
+    rows = evaluate(items, ["mef_ssim"], tmp_path / "r.csv")
+    c = compare(rows, ["mef_ssim"], items=items)["mef_ssim"]
+    assert c.images == ("scene0",) and c.total == 2
+    assert c.missing == {"dark": {"scene1": "no fused image"}, "middle": {}}
+    for method in ("dark", "middle"):
+        assert c.mean[method] == pytest.approx(direct_mef_ssim(uneven, "scene0", method),
+                                               rel=1e-9)
+    both = [direct_mef_ssim(uneven, s, "middle") for s in ("scene0", "scene1")]
+    assert c.mean_all["middle"] == pytest.approx(np.mean(both), rel=1e-9)
+
+
+def test_cli_eval_names_missing_images(uneven, tmp_path):
+    import json
+
+    out = tmp_path / "res"
+    proc = run_cli("eval", uneven, "-o", out, "-m", "mef_ssim")
+    assert proc.returncode == 0, proc.stderr
+    warning = [ln for ln in proc.stderr.splitlines() if "dark" in ln and "scene1" in ln]
+    assert warning and "warning" in warning[0], proc.stderr
+    res = json.loads((out / "results.json").read_text())
+    assert res["n"] == {"mef_ssim": 1} and res["images"] == {"mef_ssim": ["scene0"]}
+    assert res["missing"]["dark"]["mef_ssim"] == {"scene1": "no fused image"}
+    assert res["mean"]["middle"]["mef_ssim"] == pytest.approx(
+        direct_mef_ssim(uneven, "scene0", "middle"), rel=1e-9)
+    assert res["mean_all_images"]["middle"]["mef_ssim"] == pytest.approx(np.mean(
+        [direct_mef_ssim(uneven, s, "middle") for s in ("scene0", "scene1")]), rel=1e-9)
+    table = (out / "table.md").read_text()
+    assert "1 of 2" in table and "scene1" in table
+
+
+def test_failed_scores_are_named_and_retried(folders, tmp_path):
+    """A fused image of the wrong size fails loudly: reason in the CSV, warning, no mean."""
+    good = read_image(folders / "scene1" / "fused" / "dark.png")
+    cv2.imwrite(str(folders / "scene1" / "fused" / "dark.png"), good[:40, :56, ::-1])
+    out = tmp_path / "res"
+    proc = run_cli("eval", folders, "-o", out, "-m", "mef_ssim")
+    assert proc.returncode == 0, proc.stderr
+    assert any("warning" in ln and "dark" in ln and "scene1" in ln
+               for ln in proc.stderr.splitlines()), proc.stderr
+    rows = read_rows(out / "results.csv")
+    bad = [r for r in rows if r.image == "scene1" and r.method == "dark"]
+    assert len(bad) == 1 and math.isnan(bad[0].value) and bad[0].note.startswith("failed:")
+    assert "size" in bad[0].note or "x" in bad[0].note
+    # fixed input: the rerun recomputes the failed row (finished rows are kept)
+    cv2.imwrite(str(folders / "scene1" / "fused" / "dark.png"), good[..., ::-1])
+    proc = run_cli("eval", folders, "-o", out, "-m", "mef_ssim")
+    assert proc.returncode == 0, proc.stderr
+    assert all(math.isfinite(r.value) for r in read_rows(out / "results.csv"))
+
+
+def test_metric_that_scores_nothing_exits_nonzero(folders, tmp_path):
+    for scene in ("scene0", "scene1"):
+        for method in ("dark", "middle"):
+            p = folders / scene / "fused" / f"{method}.png"
+            cv2.imwrite(str(p), cv2.imread(str(p))[:40, :56])
+    proc = run_cli("eval", folders, "-o", tmp_path / "res", "-m", "mef_ssim")
+    assert proc.returncode == 2, proc.stderr
+    assert "mef_ssim" in proc.stderr and "no image" in proc.stderr
+    assert (tmp_path / "res" / "results.csv").is_file()  # what was done is kept
+
+
+# --- two-source metrics on 3-shot brackets -------------------------------------------------
+def test_evaluate_two_source_metric_on_three_shots(folders, tmp_path):
+    _, items = load_dataset(folders)
+    rows = evaluate(items, ["qabf"], tmp_path / "r.csv")
+    assert len(rows) == 4
+    for r in rows:
+        shots = [read_image(folders / r.image / f"exp{i}.png") for i in range(3)]
+        fused = read_image(folders / r.image / "fused" / f"{r.method}.png")
+        # exp0 (1/32 s) is the darkest shot, exp2 (2 s) the brightest
+        assert r.value == pytest.approx(qabf(fused, [shots[0], shots[2]]), rel=1e-9)
+        assert "exp0.png" in r.note and "exp2.png" in r.note
+
+
+def test_cli_eval_two_source_metric_gives_numbers(folders, tmp_path):
+    import json
+
+    out = tmp_path / "res"
+    proc = run_cli("eval", folders, "-o", out, "-m", "qabf,mef_ssim")
+    assert proc.returncode == 0, proc.stderr
+    assert all(math.isfinite(r.value) for r in read_rows(out / "results.csv"))
+    res = json.loads((out / "results.json").read_text())
+    assert res["n"]["qabf"] == 2
+    assert res["source_pairs"]["scene0"] == ["exp0.png", "exp2.png"]
+    assert "darkest" in (out / "table.md").read_text()
+
+
+# --- bars.png: one panel per metric, zoomed to the data ---------------------------------------
+def test_bar_panels_zoom_to_the_data():
+    means = {"A": (0.951, 7.21), "B": (0.962, 7.25), "C": (0.958, 7.30)}
+    rows = []
+    for k, (q, e) in means.items():
+        for i, d in enumerate((-0.002, 0.0, 0.002)):  # per-image spread: SEM 0.00115
+            rows += [Row(f"img{i}", k, "mef_ssim", q + d), Row(f"img{i}", k, "en", e + d)]
+    metrics = ["mef_ssim", "en"]
+    fig = plot_means(compare(rows, metrics), metrics)
+    assert len(fig.axes) == 2
+    sem = 0.002 * math.sqrt(2 / 3) / math.sqrt(3)
+    for ax, j in zip(fig.axes, range(2), strict=True):
+        lo = min(v[j] for v in means.values()) - sem
+        hi = max(v[j] for v in means.values()) + sem
+        y0, y1 = ax.get_ylim()
+        assert y0 <= lo and y1 >= hi
+        assert y1 - y0 < 5 * (hi - lo), (y0, y1, lo, hi)
+    assert fig.axes[0].get_ylim()[0] > 0.9  # not forced to start at 0
+
+
+def test_resume_from_a_csv_without_notes_retries_its_failures(folders, tmp_path):
+    """A CSV of the earlier 4-column format resumes; its NaN (failed) rows are computed."""
+    _, items = load_dataset(folders)
+    csv_path = tmp_path / "old.csv"
+    csv_path.write_text("image,method,metric,value\n"
+                        "scene0,dark,mef_ssim,0.25\n"  # finished: kept as it is
+                        "scene0,dark,qabf,nan\n")  # failed before: computed now
+    rows = evaluate(items, ["mef_ssim", "qabf"], csv_path)
+    by = {(r.image, r.method, r.metric): r for r in rows}
+    assert by[("scene0", "dark", "mef_ssim")].value == 0.25
+    assert math.isfinite(by[("scene0", "dark", "qabf")].value)
+    assert len(rows) == 2 * 2 * 2 and read_rows(csv_path) == rows

@@ -157,3 +157,66 @@ def test_sources_tuple_is_one_line_to_extend() -> None:
     for m in _table._SOURCES:
         merged.update(importlib.import_module(f"expokit.metrics.{m}").INFO)
     assert merged == METRICS
+
+
+# --- two-source metrics with brackets of more than two shots ---------------------------------
+TWO_SOURCE = ("qabf", "qp", "qc", "qw", "qw_weighted", "qy", "qcb", "qcv")
+
+
+def three_shots() -> tuple[np.ndarray, list[np.ndarray]]:
+    """A synthetic 3-shot bracket (uint8, shortest exposure first) and a fused image of it."""
+    from expokit.synthetic import render_scene, simulate_bracket
+
+    frames = simulate_bracket(render_scene(64, 80, seed=3), (1 / 32, 1 / 4, 2.0))
+    fused = np.round(np.mean(np.stack(frames).astype(np.float64), axis=0)).astype(np.uint8)
+    return fused, list(frames)
+
+
+def test_table_says_which_metrics_take_two_sources() -> None:
+    assert {n for n, i in METRICS.items() if i.n_sources == 2} == set(TWO_SOURCE)
+    assert all(METRICS[n].n_sources is None for n in ("mef_ssim", "nmi", "en", "cc_sources"))
+
+
+def test_extreme_pair_by_mean_luminance() -> None:
+    from expokit.metrics import extreme_pair
+
+    _, (dark, mid, bright) = three_shots()
+    assert extreme_pair([mid, bright, dark]) == (2, 1)
+    assert extreme_pair([dark, bright]) == (0, 1)
+    flat = np.full((8, 8, 3), 0.5)
+    assert extreme_pair([flat, flat, flat]) == (0, 2)  # ties: first and last, never one shot
+    with pytest.raises(InputError, match="at least two"):
+        extreme_pair([flat])
+
+
+def test_two_source_metrics_take_the_darkest_and_brightest_of_three() -> None:
+    """Qabf & co. on 3 shots equal the plain function on the (darkest, brightest) pair."""
+    fused, (dark, mid, bright) = three_shots()
+    got = score(fused, sources=[mid, bright, dark], metrics=["qabf", "qcv", "mef_ssim"])
+    for name in ("qabf", "qcv"):
+        direct = METRICS[name].function(fused, [dark, bright])
+        assert got[name] == pytest.approx(direct, rel=1e-9), name
+    assert 0 < got["qabf"] < 1
+    # metrics defined for any number of shots still get all three
+    assert got["mef_ssim"] == pytest.approx(
+        METRICS["mef_ssim"].function(fused, [dark, mid, bright]), rel=1e-9)
+
+
+def test_cli_score_three_sources_gives_qabf(tmp_path) -> None:  # noqa: ANN001
+    import json
+    import subprocess
+    import sys
+
+    from expokit.metrics.mefb_edge import qabf
+
+    fused, frames = three_shots()
+    paths = [write_image(tmp_path / f"shot{i}.png", f) for i, f in enumerate(frames)]
+    fp = write_image(tmp_path / "fused.png", fused)
+    proc = subprocess.run([sys.executable, "-m", "expokit", "score", str(fp),
+                           *[a for p in paths for a in ("-s", str(p))], "-m", "qabf,mef_ssim",
+                           "--json"], capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr
+    values = json.loads(proc.stdout)
+    assert values["qabf"] == pytest.approx(qabf(fused, [frames[0], frames[2]]), rel=1e-9)
+    # the shots used are named (on stderr, so --json output stays machine-readable)
+    assert "shot0.png" in proc.stderr and "shot2.png" in proc.stderr

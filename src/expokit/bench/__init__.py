@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from .datasets import LAYOUTS, EvalItem, detect_layout, load_dataset
-from .evaluate import Row, evaluate, fuse_items, markdown_table, mos_correlations, summarize
+from .evaluate import (
+    Comparison,
+    Row,
+    compare,
+    evaluate,
+    fuse_items,
+    markdown_table,
+    mos_correlations,
+    summarize,
+)
 
-__all__ = ["LAYOUTS", "EvalItem", "Row", "detect_layout", "evaluate", "fuse_items",
-           "load_dataset", "markdown_table", "mos_correlations", "summarize"]
+__all__ = ["LAYOUTS", "Comparison", "EvalItem", "Row", "compare", "detect_layout", "evaluate",
+           "fuse_items", "load_dataset", "markdown_table", "mos_correlations", "summarize"]

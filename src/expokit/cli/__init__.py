@@ -745,6 +745,16 @@ def score_cmd(
         raise InputError("give the image to score (or --list to see the metrics)")
     names = [m.strip() for m in metrics.split(",") if m.strip()]
     options = checkpoint_options(checkpoints)
+    pair_only = [n for n in names if n in METRICS and METRICS[n].n_sources == 2]
+    if pair_only and sources and len(sources) > 2:
+        # Say which two shots the two-source metrics get (stderr: --json stays parseable).
+        from ..io import read_image
+        from ..metrics import extreme_pair
+
+        dark, bright = extreme_pair([read_image(p) for p in sources])
+        err.print(f"note: {', '.join(pair_only)}: scored with two of the {len(sources)} "
+                  f"sources, the darkest ({sources[dark].name}) and the brightest "
+                  f"({sources[bright].name})", highlight=False, markup=False, soft_wrap=True)
     values = score(fused, sources=sources or None, reference=reference, metrics=names,
                    options=options or None, negative=negative_policy(negative))
     if as_json:
@@ -774,12 +784,18 @@ def eval_cmd(
 ) -> None:
     """Score every method's fused images of a data set: CSV, JSON, markdown table, plots.
 
-    Resumable: rerun the same command after an interruption and finished rows are kept.
+    Resumable: rerun the same command after an interruption and finished rows are kept
+    (failed ones are computed again). Each metric's means are over the images every method
+    scored; the images a method lacks are named. Two-source metrics (qabf, ...) get each
+    bracket's darkest and brightest shot.
 
     Example: expokit eval ../shared/data/ma2015 -o results/ -m mef_ssim,qabf --fuse mertens
     """
-    from ..bench import evaluate, fuse_items, load_dataset
-    from ..bench.evaluate import write_report
+    import math
+
+    from ..bench import compare, evaluate, fuse_items, load_dataset
+    from ..bench.evaluate import missing_warnings, write_report
+    from ..metrics import get_metric
 
     names = [m.strip() for m in metrics.split(",") if m.strip()]
     kind, items = load_dataset(dataset, layout)
@@ -802,6 +818,23 @@ def eval_cmd(
     written = write_report(rows, items, names, out_dir)
     out.print((out_dir / "table.md").read_text(), markup=False, highlight=False)
     err.print("wrote " + ", ".join(str(p) for p in [out_dir / "results.csv", *written.values()]))
+    # Say loudly what the means leave out; a metric that scored nothing is an error.
+    comparison = compare(rows, names, items=items)
+    for line in missing_warnings(comparison):
+        err.print(f"[yellow]warning:[/] {escape(line)}", highlight=False, soft_wrap=True)
+    pairs = [m for m in names if get_metric(m).n_sources == 2]
+    if pairs and any(len(it.sources) > 2 for it in items):
+        err.print(f"note: {', '.join(pairs)}: scored with each bracket's darkest and "
+                  "brightest shot (source_pairs in results.json)", highlight=False,
+                  markup=False, soft_wrap=True)
+    unscored = [m for m in names if not any(math.isfinite(v) for v in
+                                            comparison[m].mean_all.values())]
+    if unscored:
+        why = next((r for r in rows if r.metric == unscored[0] and r.note.startswith("failed")),
+                   None)
+        raise InputError(f"{', '.join(unscored)} could not score any image"
+                         + (f" (e.g. {why.image}/{why.method}: {why.note[8:]})" if why else "")
+                         + f"; the results so far are in {out_dir}")
 
 # --- learned models --------------------------------------------------------------------------
 train_app = typer.Typer(help="Train a learned model (CPU by default, CUDA when present).",

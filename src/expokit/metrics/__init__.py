@@ -4,7 +4,8 @@ Every metric is a plain function, image first, options keyword-only, computing i
 returning a Python float. ``data_range`` (the span of the values) is required for float
 display-referred images and defaults to 255 / 65535 for uint8 / uint16; it is never guessed
 from float data. :data:`METRICS` holds each metric's facts (:class:`MetricInfo`) and
-:func:`score` computes several at once from arrays or files.
+:func:`score` computes several at once from arrays or files (two-source fusion metrics get
+the darkest and brightest shot of longer brackets, :func:`extreme_pair`).
 
 * Full-reference: :func:`mse`, :func:`psnr`, :func:`ssim`, :func:`ms_ssim`, :func:`cc`,
   :func:`lpips` (local backbone weights only).
@@ -32,7 +33,7 @@ from .hdr import mu_law, psnr_l, psnr_mu, ssim_l, ssim_mu
 from .learned import dbcnn, musiq
 from .mef import mef_ms_ssim, mef_ssim, mef_ssimc, mefb_mef_ssim
 from .mefb import MEFB_FUNCTIONS, MEFB_METRICS, mefb_all
-from .score import score
+from .score import extreme_pair, score
 
 #: Every metric expokit computes, by name (see :class:`MetricInfo`).
 METRICS: dict[str, MetricInfo] = metrics_table()
@@ -48,6 +49,7 @@ __all__ = [
     "cc",
     "cc_sources",
     "dbcnn",
+    "extreme_pair",
     "get_metric",
     "lpips",
     "mef_ms_ssim",

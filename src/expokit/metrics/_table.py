@@ -8,7 +8,9 @@ How :func:`expokit.metrics.score` calls a metric depends on its ``kind``:
 
 * ``"full_reference"``: ``function(fused, reference, *, data_range=..., **options)``
 * ``"hdr"``: ``function(hdr, reference, **options)`` (linear radiance; no ``data_range``)
-* ``"fusion"``: ``function(fused, sources, *, data_range=..., **options)``
+* ``"fusion"``: ``function(fused, sources, *, data_range=..., **options)``; a metric defined
+  for a fixed number of sources (``n_sources=2``: MEFB's edge metrics such as Qabf) gets the
+  darkest and the brightest source when more are given (:func:`expokit.metrics.extreme_pair`)
 * ``"blind"``: ``function(fused, *, data_range=..., **options)``; metrics with a
   ``checkpoint_env`` (MUSIQ, DBCNN) take their weights file as the ``checkpoint`` option
 
@@ -44,6 +46,10 @@ class MetricInfo:
         checkpoint_env: for metrics that need a user-supplied checkpoint (MUSIQ, DBCNN), the
             environment variable that holds its default path; the path itself is given as the
             ``checkpoint`` option. None for metrics that need none.
+        n_sources: for fusion metrics defined for a fixed number of source exposures, that
+            number (2 for MEFB's under/over-exposed pair metrics such as Qabf);
+            :func:`expokit.metrics.score` then passes the darkest and the brightest of longer
+            brackets. None for metrics that take any number.
     """
 
     name: str
@@ -54,6 +60,7 @@ class MetricInfo:
     description: str
     reference: str
     checkpoint_env: str | None = None
+    n_sources: int | None = None
 
     @property
     def needs_checkpoint(self) -> bool:

@@ -23,7 +23,10 @@ textbook forms of Piella's index that MEFB does not use (:func:`qw_weighted`, :f
 8-bit code values as MEFB reads them with ``imread``: ``uint8`` arrays of shape ``(H, W, 3)`` or
 ``(H, W)``. Other dtypes are quantised to 8-bit code values first,
 ``round(x / data_range * 255)``, so ``data_range`` is required for float images (1.0 for
-display-referred images in [0, 1]); uint16 defaults to 65535. All arithmetic is float64.
+display-referred images in [0, 1]); uint16 defaults to 65535. All arithmetic is float64. Their
+:class:`MetricInfo` says ``n_sources=2``: :func:`expokit.metrics.score` and ``expokit eval``
+give them the darkest and the brightest shot of a longer bracket
+(:func:`expokit.metrics.extreme_pair`).
 
 **Colour.** With ``channels="mefb"`` (default) the metric follows MEFB's wrapper: for colour
 images it is computed on R, G and B separately and the three values are averaged (MEFB's inner
@@ -1225,6 +1228,7 @@ INFO: dict[str, MetricInfo] = {
         function=qabf,
         higher_is_better=True,
         kind="fusion",
+        n_sources=2,
         range=(0.0, 1.0),
         description="Xydeas-Petrovic edge (Sobel strength and orientation) preservation",
         reference=_MEFB + "metricsQabf.m; Xydeas & Petrovic, Electron. Lett. 36 (4) 2000",
@@ -1234,6 +1238,7 @@ INFO: dict[str, MetricInfo] = {
         function=qp,
         higher_is_better=True,
         kind="fusion",
+        n_sources=2,
         range=(0.0, 1.0),
         description="Zhao's phase-congruency feature (PC, max and min moment) correlation",
         reference=_MEFB + "metricsQp.m; Zhao, Laganiere & Liu, IJICIC 3 (6A) 2007",
@@ -1243,6 +1248,7 @@ INFO: dict[str, MetricInfo] = {
         function=qc,
         higher_is_better=True,
         kind="fusion",
+        n_sources=2,
         range=(0.0, 1.0),
         description="Cvejic's covariance-weighted local structural similarity",
         reference=_MEFB + "metricsQc.m; Cvejic et al., Int. J. Signal Process. 2 (3) 2005",
@@ -1252,6 +1258,7 @@ INFO: dict[str, MetricInfo] = {
         function=qw,
         higher_is_better=True,
         kind="fusion",
+        n_sources=2,
         range=(-1.0, 1.0),
         description="Piella's weighted fusion quality index on Prewitt edge images (MEFB QW)",
         reference=_MEFB + "metricsQw.m; Piella & Heijmans, ICIP 2003, eq. (8), alpha = 1",
@@ -1261,6 +1268,7 @@ INFO: dict[str, MetricInfo] = {
         function=qw_weighted,
         higher_is_better=True,
         kind="fusion",
+        n_sources=2,
         range=(-1.0, 1.0),
         description="Piella's weighted fusion quality index on the images (textbook Q_W)",
         reference="Piella & Heijmans, ICIP 2003, eq. (6)",
@@ -1270,6 +1278,7 @@ INFO: dict[str, MetricInfo] = {
         function=qy,
         higher_is_better=True,
         kind="fusion",
+        n_sources=2,
         range=(0.0, 1.0),
         description="Yang's SSIM-based metric (weighted or max local SSIM with the sources)",
         reference=_MEFB + "metricsQy.m; Yang et al., Information Fusion 9 (2) 2008",
@@ -1279,6 +1288,7 @@ INFO: dict[str, MetricInfo] = {
         function=qcb,
         higher_is_better=True,
         kind="fusion",
+        n_sources=2,
         range=(0.0, 1.0),
         description="Chen-Blum CSF-filtered local contrast preservation",
         reference=_MEFB + "metricsQcb.m; Chen & Blum, Image Vis. Comput. 27 (10) 2009",
@@ -1288,6 +1298,7 @@ INFO: dict[str, MetricInfo] = {
         function=qcv,
         higher_is_better=False,
         kind="fusion",
+        n_sources=2,
         range=(0.0, None),
         description="Chen-Varshney saliency-weighted CSF-filtered regional error",
         reference=_MEFB + "metricsQcv.m; Chen & Varshney, Information Fusion 8 (2) 2007",

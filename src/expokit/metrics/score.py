@@ -36,6 +36,42 @@ def _keywords(function: Callable[..., float]) -> set[str] | None:
     return {p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY}
 
 
+def extreme_pair(sources: Sequence[np.ndarray]) -> tuple[int, int]:
+    """Indices of the darkest and the brightest of several source exposures.
+
+    Fusion metrics defined for two sources (:attr:`MetricInfo.n_sources` is 2: MEFB's Qabf,
+    QP, QC, QW, QY, QCB, QCV) compare the fused image with an under- and an over-exposed shot;
+    :func:`score` gives them these two when a bracket has more. Brightness is the mean Rec. 709
+    luma of each shot's values scaled to [0, 1] (uint8 / 255, uint16 / 65535, floats as
+    they are), so no exposure times are needed: for a real bracket this is the order of the
+    exposure times. Shots of equal brightness keep their input order (the darkest is the first
+    of them, the brightest the last), so the pair is always two different shots.
+
+    Args:
+        sources: two or more display-referred images ``(H, W, C)`` or ``(H, W)``.
+
+    Returns:
+        ``(darkest, brightest)``, 0-based indices into ``sources``.
+
+    Raises:
+        InputError: for fewer than two sources.
+
+    >>> shots = [np.full((4, 4, 3), v, np.uint8) for v in (128, 20, 240)]
+    >>> extreme_pair(shots)
+    (1, 2)
+    """
+    from .._checks import to_float32
+    from ..color import luminance
+
+    if len(sources) < 2:
+        raise InputError(f"sources holds {len(sources)} image(s); at least two are needed to "
+                         "pick the darkest and the brightest")
+    means = [float(np.mean(luminance(to_float32(np.asarray(s))), dtype=np.float64))
+             for s in sources]
+    order = sorted(range(len(means)), key=means.__getitem__)  # stable: ties keep input order
+    return order[0], order[-1]
+
+
 def score(
     fused: ImageLike,
     *,
@@ -50,7 +86,9 @@ def score(
 
     Each metric is called according to its :attr:`MetricInfo.kind` (see
     :mod:`expokit.metrics._table`): full-reference and HDR metrics with ``reference``,
-    fusion metrics with ``sources``, blind metrics with the image alone. ``data_range`` is
+    fusion metrics with ``sources``, blind metrics with the image alone. A fusion metric
+    defined for two sources (:attr:`MetricInfo.n_sources` is 2, e.g. Qabf) given more gets the
+    darkest and the brightest of them (:func:`extreme_pair`). ``data_range`` is
     passed to every metric that takes it (HDR metrics do not: they take linear radiance and
     a ``normalize`` option instead).
 
@@ -132,6 +170,7 @@ def score(
         srcs = [_load(s, f"source {i + 1}", negative) for i, s in enumerate(sources)]
 
     out: dict[str, float] = {}
+    pair: tuple[int, int] | None = None
     for info in infos:
         kwargs = dict(opts.get(info.name, {}))
         accepted = _keywords(info.function)
@@ -147,7 +186,11 @@ def score(
         if info.kind in ("full_reference", "hdr"):
             value = info.function(img, ref, **kwargs)
         elif info.kind == "fusion":
-            value = info.function(img, srcs, **kwargs)
+            use = srcs
+            if info.n_sources == 2 and srcs is not None and len(srcs) > 2:
+                pair = pair or extreme_pair(srcs)
+                use = [srcs[pair[0]], srcs[pair[1]]]
+            value = info.function(img, use, **kwargs)
         else:
             value = info.function(img, **kwargs)
         out[info.name] = float(value)
