@@ -751,7 +751,8 @@ def score_cmd(
         from ..io import read_image
         from ..metrics import extreme_pair
 
-        dark, bright = extreme_pair([read_image(p) for p in sources])
+        dark, bright = extreme_pair([read_image(p, negative=negative_policy(negative))
+                                     for p in sources])
         err.print(f"note: {', '.join(pair_only)}: scored with two of the {len(sources)} "
                   f"sources, the darkest ({sources[dark].name}) and the brightest "
                   f"({sources[bright].name})", highlight=False, markup=False, soft_wrap=True)
