@@ -39,6 +39,10 @@ logger = logging.getLogger(__name__)
 #: Named responses the merge functions accept instead of an array.
 ResponseName = Literal["linear", "srgb"]
 
+#: How clipping in one channel affects the others (see :func:`merge_debevec`).
+Saturation = Literal["any_channel", "per_channel"]
+SATURATIONS: tuple[str, ...] = ("any_channel", "per_channel")
+
 #: Grid of the deghosting interval tables for float input.
 _FLOAT_GRID = 4096
 #: Pixels per strip: small enough that a strip's temporaries stay in cache.
@@ -78,6 +82,8 @@ class _Tables:
             v = np.broadcast_to(np.linspace(0.0, 1.0, n)[:, None], (n, channels))
             self.resp = interp_columns(v, response).astype(np.float64)  # (n, C)
             self.w = np.repeat(weight_table(weighting, n)[:, None], channels, axis=1)
+            self.gate = self.w[:, 0].astype(np.float32).copy()
+            self.gate[np.linspace(0.0, 1.0, n) <= 0.5] = np.inf
         else:
             self.code_max = _FLOAT_GRID - 1
             weight_table(weighting, 256)  # validates the weighting once
@@ -93,6 +99,12 @@ class _Tables:
         if self.code_max == 255:
             return t.reshape(256, 1, self.channels)
         return np.ascontiguousarray(t.T)  # (C, n): one contiguous row per channel
+
+    def look_gate(self, zmax: np.ndarray) -> np.ndarray:
+        """The gate table at the brightest channel's codes ``zmax (h, W)``: float32 ``(h, W)``."""
+        if self.code_max == 255:
+            return cv2.LUT(zmax, self.gate)
+        return np.take(self.gate, zmax, mode="clip")
 
     def look(self, lut: np.ndarray, z: np.ndarray) -> np.ndarray:
         """Look codes ``z (h, W, C)`` up in a table made by :meth:`lut`: float32 ``(h, W, C)``."""
@@ -110,6 +122,12 @@ class _Tables:
         if w.shape != v.shape:
             raise InputError(f"weighting function must keep its input's shape {v.shape}")
         return w
+
+    def gate_of(self, vmax: np.ndarray) -> np.ndarray:
+        """The cap on a pixel's weights set by its brightest channel ``vmax`` (float path)."""
+        v = np.clip(vmax, 0.0, 1.0)
+        g = np.asarray(self.weighting(v), dtype=np.float32)
+        return np.where(v > 0.5, g, np.float32(np.inf))
 
     def resp_of(self, v: np.ndarray) -> np.ndarray:
         return interp_columns(np.clip(v, 0.0, 1.0), self.response)
@@ -148,6 +166,7 @@ def _merge(
     *,
     response: object,
     weighting: Weighting | str | WeightingFunction,
+    saturation: object,
     mask: object,
     deghost: object,
     reference: object,
@@ -162,6 +181,11 @@ def _merge(
     ghost = check_deghost(deghost)
     ref = _check_reference(reference, times, ghost)
     wfun = get_weighting(weighting)
+    if not isinstance(saturation, str) or saturation not in SATURATIONS:
+        raise InputError(f"saturation {saturation!r} is unknown: use 'any_channel' (a pixel "
+                         "near clipping in any channel of a frame loses that frame's weight in "
+                         "all channels) or 'per_channel'")
+    joint = saturation == "any_channel" and channels > 1
     if response is None:
         logger.info("%s: no response given, assuming a linear sensor (identity response); "
                     "calibrate camera JPEG/PNG brackets with calibrate_debevec", who)
@@ -182,6 +206,10 @@ def _merge(
             dens = [tab.lut(w_tab * t * t) for t in times]
         raw_vals = [tab.log_resp - lt if log_domain else tab.resp / t
                     for lt, t in zip(log_t, times, strict=True)]
+        if joint:  # weights and values apart: the weights are capped per pixel first
+            w_lut = tab.lut(w_tab)
+            vals = [tab.lut(tab.log_resp - lt if log_domain else t * tab.resp)
+                    for lt, t in zip(log_t, times, strict=True)]
     if ghost is not None:
         lo_tab, hi_tab = interval_tables(tab.log_resp, tab.code_max)
         if tab.integer:
@@ -192,9 +220,18 @@ def _merge(
 
     def per_image(j: int, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Numerator and denominator terms of image j on a strip of codes z."""
-        if tab.integer:
+        if tab.integer and not joint:
             return tab.look(nums[j], z), tab.look(dens[j], z)
+        if tab.integer:
+            wt = tab.look(w_lut, z)
+            np.minimum(wt, tab.look_gate(np.ascontiguousarray(z.max(axis=2)))[..., None],
+                       out=wt)
+            num = tab.look(vals[j], z)
+            num *= wt
+            return num, wt if log_domain else wt * np.float32(times[j] ** 2)
         wt = tab.weight_of(z)
+        if joint:
+            np.minimum(wt, tab.gate_of(z.max(axis=2))[..., None], out=wt)
         if log_domain:
             num = np.log(np.maximum(tab.resp_of(z), np.float32(1e-30)))
             num -= np.float32(log_t[j])
@@ -281,8 +318,16 @@ def _merge(
         first = order[np.argmax(uo, axis=0)]
         last = order[len(order) - 1 - np.argmax(uo[::-1], axis=0)]
         cols = np.arange(idx.size)
-        bright = codes[first, cols].astype(np.float64) / (tab.code_max if tab.integer else 1)
-        choice = np.where(bright >= 0.5, first, last)
+        scale = tab.code_max if tab.integer else 1
+        bright = codes[first, cols].astype(np.float64) / scale >= 0.5
+        if joint:
+            # A pixel without weight in every channel was near clipping in every exposure (or
+            # dark in every channel): one decision for the whole pixel, by its brightest
+            # channel, so that all its channels come from the same exposure.
+            whole = empty.reshape(-1, channels).all(axis=1)[pix]
+            top = np.stack([z.reshape(-1, channels).max(axis=1)[pix] for z in zs])
+            bright = np.where(whole, top[first, cols].astype(np.float64) / scale >= 0.5, bright)
+        choice = np.where(bright, first, last)
         value = np.empty(idx.size)
         for j in np.unique(choice):
             sel = choice == j
@@ -307,7 +352,8 @@ def merge_debevec(
     exposure_times: Sequence[float],
     *,
     response: np.ndarray | ResponseName | None = None,
-    weighting: Weighting | str | WeightingFunction = "triangle",
+    weighting: Weighting | str | WeightingFunction = "tent_clipped",
+    saturation: Saturation = "any_channel",
     mask: object = None,
     deghost: Deghost | None = None,
     reference: int | None = None,
@@ -358,8 +404,8 @@ def merge_debevec(
     >>> hdr.shape, hdr.dtype
     ((32, 32, 3), dtype('float32'))
     """
-    return _merge(images, exposure_times, response=response, weighting=weighting, mask=mask,
-                  deghost=deghost, reference=reference, threads=threads, log_domain=True,
+    return _merge(images, exposure_times, response=response, weighting=weighting,
+                  saturation=saturation, mask=mask, deghost=deghost, reference=reference, threads=threads, log_domain=True,
                   who="merge_debevec")
 
 
@@ -369,6 +415,7 @@ def merge_robertson(
     *,
     response: np.ndarray | ResponseName | None = None,
     weighting: Weighting | str | WeightingFunction = "gaussian",
+    saturation: Saturation = "any_channel",
     mask: object = None,
     deghost: Deghost | None = None,
     reference: int | None = None,
@@ -419,8 +466,8 @@ def merge_robertson(
     >>> merge_robertson(simulate_bracket(rad, [0.1, 1.0]), [0.1, 1.0], response="srgb").shape
     (32, 32, 3)
     """
-    return _merge(images, exposure_times, response=response, weighting=weighting, mask=mask,
-                  deghost=deghost, reference=reference, threads=threads, log_domain=False,
+    return _merge(images, exposure_times, response=response, weighting=weighting,
+                  saturation=saturation, mask=mask, deghost=deghost, reference=reference, threads=threads, log_domain=False,
                   who="merge_robertson")
 
 
