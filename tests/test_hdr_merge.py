@@ -15,6 +15,7 @@ from expokit import InputError
 from expokit.hdr import (
     MERGERS,
     calibrate_debevec,
+    calibrate_robertson,
     invalid_mask,
     merge_debevec,
     merge_robertson,
@@ -362,6 +363,15 @@ def test_bad_stacks(merge, bracket):
         merge([bracket[0], bracket[1][:, :100], bracket[2]], TIMES)
     with pytest.raises(InputError, match="share one bit depth"):
         merge([bracket[0], bracket[1].astype(np.uint16), bracket[2]], TIMES)
+
+
+@pytest.mark.parametrize("fn", [*MERGES, calibrate_debevec, calibrate_robertson])
+def test_float_code_values_out_of_range(fn, bracket):
+    """Floats in 0..255 (astype without / 255) are refused, as fuse_mertens refuses them."""
+    floats = [im.astype(np.float32) for im in bracket]
+    with pytest.raises(InputError, match=r"image 1 has float values in \[3, 255\], expected "
+                                         r"\[0, 1\].*divide 8-bit values by 255"):
+        fn(floats, TIMES)
 
 
 @pytest.mark.parametrize(

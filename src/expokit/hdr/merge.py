@@ -21,7 +21,13 @@ from typing import Literal
 import cv2
 import numpy as np
 
-from .._checks import check_exposure_times, check_stack, resolve_threads, row_strips
+from .._checks import (
+    check_exposure_times,
+    check_stack,
+    check_unit_range,
+    resolve_threads,
+    row_strips,
+)
 from ..errors import InputError
 from ._util import (
     CODE_MAX,
@@ -175,6 +181,8 @@ def _merge(
     who: str,
 ) -> np.ndarray:
     imgs = check_stack(images)
+    check_unit_range(imgs, what=f"{who} takes uint8 / uint16 code values or floats in [0, 1] "
+                     "(divide 8-bit values by 255)")
     times = check_exposure_times(exposure_times, len(imgs))
     h, w, channels = imgs[0].shape
     masks = check_masks(mask, len(imgs), (h, w))

@@ -26,7 +26,7 @@ from typing import Literal
 import numpy as np
 import scipy.sparse as sp
 
-from .._checks import check_exposure_times, check_number, check_stack
+from .._checks import check_exposure_times, check_number, check_stack, check_unit_range
 from ..color import srgb_to_linear
 from ..errors import InputError
 from ._util import CALIBRATION_LEVELS, any_mask, check_masks, to_codes
@@ -84,6 +84,8 @@ def _prepare(
     images: Sequence[np.ndarray], exposure_times: Sequence[float], mask: object
 ) -> tuple[list[np.ndarray], np.ndarray, list[np.ndarray | None]]:
     imgs = check_stack(images)
+    check_unit_range(imgs, what="calibration takes uint8 / uint16 code values or floats in "
+                     "[0, 1] (divide 8-bit values by 255)")
     times = check_exposure_times(exposure_times, len(imgs))
     masks = check_masks(mask, len(imgs), imgs[0].shape[:2])
     return imgs, times, masks
