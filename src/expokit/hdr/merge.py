@@ -5,10 +5,15 @@ value, so everything that depends on a code (weight, response, ``ln t``) is fold
 look-up tables once per image, and the full-resolution work is table look-ups and adds in
 float32, done in strips of rows on a thread pool: no per-image full-size temporaries.
 
+Weights are per pixel, channel and exposure, but by default (``saturation="any_channel"``) a
+pixel's brightest channel caps the weights of the others once it is above mid-range: a frame
+near clipping in one channel contributes no colour there (JPEG shifts its other channels too).
+
 Pixels whose weight is 0 in every usable exposure (clipped everywhere: a sun that saturates
 even the shortest exposure, a shadow black in the longest) take the value of one exposure:
-the shortest one where the pixel is bright, the longest one where it is dark; with
-deghosting, the reference exposure. Pixels masked in every exposure get radiance 0.
+the shortest one where the pixel is bright, the longest one where it is dark (with
+``"any_channel"``, one choice per pixel by its brightest channel); with deghosting, the
+reference exposure. Pixels masked in every exposure get radiance 0.
 """
 
 from __future__ import annotations
@@ -384,7 +389,16 @@ def merge_debevec(
             OpenCV assumes without a response; right for float linear data, wrong for camera
             JPEGs, which should be calibrated first).
         weighting: a name in :data:`~expokit.hdr.WEIGHTINGS` or a callable mapping code values
-            in [0, 1] to weights.
+            in [0, 1] to weights. Default ``"tent_clipped"``: the paper's hat with codes below
+            0.05 and above 0.95 ignored, the robust choice for 8-bit JPEG brackets, whose top
+            codes are shifted by compression around clipped areas (see docs/hdr_merge.md).
+        saturation: ``"any_channel"`` (default): where a frame's brightest channel is above
+            mid-range, every channel's weight is capped at that channel's weight, so a frame
+            near clipping in any channel gives that pixel no (or little) colour and all
+            channels come from the same frames (no false-colour speckles in highlights);
+            pixels without weight in any frame take one frame's value for all channels.
+            ``"per_channel"``: each channel weighted by its own code (the paper; OpenCV's
+            MergeRobertson).
         mask: pixels to ignore (True = ignore): one bool ``(H, W)`` array for all images or one
             per image (e.g. ``[invalid_mask(im) for im in images]``); they get weight 0 there.
         deghost: None, or ``"reference"``: weight each exposure by its consistency with the
@@ -413,8 +427,8 @@ def merge_debevec(
     ((32, 32, 3), dtype('float32'))
     """
     return _merge(images, exposure_times, response=response, weighting=weighting,
-                  saturation=saturation, mask=mask, deghost=deghost, reference=reference, threads=threads, log_domain=True,
-                  who="merge_debevec")
+                  saturation=saturation, mask=mask, deghost=deghost, reference=reference,
+                  threads=threads, log_domain=True, who="merge_debevec")
 
 
 def merge_robertson(
@@ -447,6 +461,8 @@ def merge_robertson(
             JPEGs, which should be calibrated first).
         weighting: a name in :data:`~expokit.hdr.WEIGHTINGS` or a callable mapping code values
             in [0, 1] to weights.
+        saturation: ``"any_channel"`` (default) or ``"per_channel"``, as for
+            :func:`merge_debevec`.
         mask: pixels to ignore (True = ignore): one bool ``(H, W)`` array for all images or one
             per image (e.g. ``[invalid_mask(im) for im in images]``); they get weight 0 there.
         deghost: None, or ``"reference"``: weight each exposure by its consistency with the
@@ -475,8 +491,8 @@ def merge_robertson(
     (32, 32, 3)
     """
     return _merge(images, exposure_times, response=response, weighting=weighting,
-                  saturation=saturation, mask=mask, deghost=deghost, reference=reference, threads=threads, log_domain=False,
-                  who="merge_robertson")
+                  saturation=saturation, mask=mask, deghost=deghost, reference=reference,
+                  threads=threads, log_domain=False, who="merge_robertson")
 
 
 #: Radiance merges by name (the CLI's ``--method`` choices).
