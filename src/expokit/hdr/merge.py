@@ -237,8 +237,12 @@ def _merge(
             return tab.look(nums[j], z), tab.look(dens[j], z)
         if tab.integer:
             wt = tab.look(w_lut, z)
-            np.minimum(wt, tab.look_gate(np.ascontiguousarray(z.max(axis=2)))[..., None],
-                       out=wt)
+            planes = cv2.split(z)  # the brightest channel, fast (numpy's max(axis=2) is 50x
+            top = planes[0]        # slower on interleaved uint8)
+            for plane in planes[1:]:
+                top = cv2.max(top, plane)
+            gate = tab.look_gate(top)
+            cv2.min(wt, cv2.merge([gate] * tab.channels), dst=wt)  # 3x numpy's broadcast
             num = tab.look(vals[j], z)
             num *= wt
             return num, wt if log_domain else wt * np.float32(times[j] ** 2)
