@@ -28,6 +28,10 @@ merge has colour information.
   ``expokit.bracket.estimate_exposure_times``), and Debevec's Memorial stack with its own times
   (pixels marked pure blue are excluded from the metric; expokit masks them, OpenCV cannot).
 
+MEFB's ArchSequence is left out: its folder holds 2 of the 5 frames that ``ev.txt`` lists
+(-2..2 EV) without saying which, and MEFB's other scenes are 2-frame pairs without times.
+
+Default run: about 20-30 s on 2 cores (384-pixel scenes; Ma 2015 at its own ~512x340).
 The last line says whether "expokit no worse than OpenCV" (mean chroma noise ratio <= 1 over the
 simulated scenes and over the real ones) is met.
 """
