@@ -60,6 +60,23 @@ def test_merge_and_tonemap(shots, tmp_path):
     assert cv2.imread(str(png)).shape == (96, 128, 3)
 
 
+def test_merge_prints_the_estimated_times(shots, tmp_path):
+    """Issue 9 item 7: --estimate-times says what it found (the shots have no EXIF; true steps
+    3 stops each)."""
+    import re
+
+    proc = run("merge", *shots, "-o", tmp_path / "est.exr", "--estimate-times")
+    assert proc.returncode == 0, proc.stderr
+    line = next(ln for ln in proc.stderr.splitlines() if ln.startswith("estimated exposure"))
+    assert all(p.name in line for p in shots)
+    steps = [float(v) for v in re.findall(r"([+-]\d+\.\d+)", line.split("steps")[1])]
+    assert len(steps) == 2 and all(abs(v - 3.0) < 0.25 for v in steps), line
+    # Given times are not estimated: no such line.
+    proc = run("merge", *shots, "-o", tmp_path / "given.exr", "--times", "1/64,1/8,1",
+               "--estimate-times")
+    assert proc.returncode == 0 and "estimated exposure" not in proc.stderr
+
+
 def test_help_has_examples():
     for cmd in ("fuse", "merge", "tonemap", "align", "info", "demo"):
         proc = run(cmd, "--help")

@@ -49,8 +49,11 @@ def memorial(shared_data):
 @pytest.fixture(scope="module")
 def responses(memorial):
     images, times, masks, _ = memorial
+    # Film scans: each dye layer has its own curve, so calibrate the channels separately as
+    # the paper does (the default, one shared curve, suits digital cameras' JPEGs; see
+    # test_shared_curve_default_reproduces_the_map).
     return {
-        "debevec": calibrate_debevec(images, times, mask=masks),
+        "debevec": calibrate_debevec(images, times, mask=masks, channels="separate"),
         "robertson": calibrate_robertson(images, times, mask=masks),
     }
 
@@ -93,6 +96,16 @@ def test_reproduces_debevec_radiance_map(memorial, responses, calibration):
     rob = merge_robertson(images, times, response=response, mask=masks)
     assert log_lum_corr(deb, reference) >= 0.97
     assert log_lum_corr(rob, reference) >= 0.99
+
+
+def test_shared_curve_default_reproduces_the_map(memorial):
+    """The default calibration (one curve for all channels, codes above 0.95 ignored) and the
+    default merge still reproduce Debevec's map (measured 0.983; separate curves 0.985)."""
+    images, times, masks, reference = memorial
+    response = calibrate_debevec(images, times, mask=masks)
+    np.testing.assert_array_equal(response[:, 0], response[:, 2])
+    assert log_lum_corr(merge_debevec(images, times, response=response, mask=masks),
+                        reference) >= 0.97
 
 
 def test_deghosting_a_static_scene_changes_little(memorial, responses):

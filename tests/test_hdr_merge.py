@@ -15,6 +15,7 @@ from expokit import InputError
 from expokit.hdr import (
     MERGERS,
     calibrate_debevec,
+    calibrate_robertson,
     invalid_mask,
     merge_debevec,
     merge_robertson,
@@ -167,6 +168,76 @@ def test_threads_do_not_change_the_result(bracket):
     np.testing.assert_array_equal(a, b)
 
 
+# --- highlights: one channel near clipping ---------------------------------------------------
+def test_a_frame_near_clipping_in_one_channel_gives_no_chroma():
+    """A pixel whose red is at 250 in the long frame: that frame's green and blue (whatever
+    JPEG made of them) must not count, so the result is the short frame's own estimate."""
+    short = np.full((4, 4, 3), (120, 110, 100), np.uint8)
+    long_ = np.full((4, 4, 3), (250, 160, 235), np.uint8)  # G, B inconsistent with the short
+    times = [1.0, 4.0]
+    srgb = response_srgb(256, 3).astype(np.float64)
+    own = srgb[[120, 110, 100], [0, 1, 2]] / times[0]
+    other = srgb[[250, 160, 235], [0, 1, 2]] / times[1]
+    hdr = merge_debevec([short, long_], times, response="srgb")  # defaults: any_channel
+    np.testing.assert_allclose(hdr[0, 0], own, rtol=1e-5)
+    # Per channel, the long frame's green (hat weight 0.75) pulls the colour away by 25 %:
+    # the behaviour the default avoids.
+    old = merge_debevec([short, long_], times, response="srgb", weighting="triangle",
+                        saturation="per_channel")
+    assert abs(np.log(old[0, 0, 1] / own[1])) > 0.2
+    # Under the hat weighting, every channel of the long frame gets the weight of its red,
+    # w(250/255) = 0.039 (eq. 6 by hand); the short frame's brightest code is below mid-range,
+    # so its channels keep their own weights.
+    w_long = 2.0 - 2.0 * 250 / 255
+    w_short = 1.0 - np.abs(2.0 * np.array([120, 110, 100]) / 255 - 1.0)
+    expect = np.exp((w_short * np.log(own) + w_long * np.log(other)) / (w_short + w_long))
+    hat = merge_debevec([short, long_], times, response="srgb", weighting="triangle")
+    np.testing.assert_allclose(hat[0, 0], expect, rtol=1e-4)
+
+
+def test_bright_neutral_highlight_keeps_its_colour():
+    """Issue 9 item 2: a bright near-neutral highlight (1, 0.93, 0.87) whose red clips in the
+    middle frame of a -2/0/+2 EV 8-bit JPEG bracket, calibrated and merged with the defaults.
+
+    Truth is the simulated radiance's chromaticity. Measured mean / 99th percentile of
+    |rg - rg_true| over the patch, seeds 0-2: defaults 0.007 / 0.014-0.016; the previous
+    defaults (per-channel hat weights, separate curves fitted to every code) 0.015-0.016 /
+    0.031-0.032; OpenCV's CalibrateDebevec + MergeDebevec 0.012-0.032 / 0.033-0.058."""
+    from expokit.train.simulate import Camera
+    from expokit.train.simulate import simulate_bracket as simulate
+
+    rad = render_scene(192, 256)
+    camera = Camera(jpeg_quality=90)
+    t_mid = simulate(rad, evs=(-2, 0, 2), camera=camera).exposure_times[1]
+    colour = np.float32([1.0, 0.93, 0.87])
+    ramp = np.linspace(0.75, 1.6, 96, dtype=np.float32)[None, :, None]
+    rad[20:80, 140:236] = ramp * colour / np.float32(t_mid)  # red clips in the middle frame
+    truth = colour / colour.sum()
+    patch = (slice(24, 76), slice(144, 232))
+    b = simulate(rad, evs=(-2, 0, 2), camera=camera, seed=0)
+    assert (b.images[1][patch][..., 0] == 255).mean() > 0.05
+    assert (b.images[1][patch][..., 2] < 250).all()
+    hdr = merge_debevec(b.images, b.exposure_times,
+                        response=calibrate_debevec(b.images, b.exposure_times))
+    p = hdr[patch].astype(np.float64)
+    err = np.abs(p / p.sum(axis=-1, keepdims=True) - truth).sum(axis=-1)
+    assert err.mean() < 0.011
+    assert np.percentile(err, 99) < 0.025
+
+
+def test_saturation_option():
+    imgs = simulate_bracket(render_scene(32, 32), TIMES)
+    grey = [im[..., :1] for im in imgs]  # one channel: both modes are the same merge
+    np.testing.assert_array_equal(
+        merge_debevec(grey, TIMES, response="srgb", saturation="any_channel"),
+        merge_debevec(grey, TIMES, response="srgb", saturation="per_channel"))
+    floats = [im.astype(np.float32) / 255 for im in imgs]  # float path, same rule
+    np.testing.assert_allclose(merge_debevec(floats, TIMES, response="srgb"),
+                               merge_debevec(imgs, TIMES, response="srgb"), rtol=1e-5)
+    with pytest.raises(InputError, match="saturation 'any' is unknown"):
+        merge_debevec(imgs, TIMES, saturation="any")
+
+
 # --- OpenCV ------------------------------------------------------------------------------------
 def _bgr(imgs):
     return [np.ascontiguousarray(im[..., ::-1]) for im in imgs]
@@ -180,7 +251,8 @@ def test_robertson_merge_equals_opencv(scene):
     times = [1 / 64, 1 / 8, 1.0, 8.0]
     imgs = simulate_bracket(scene, times, noise=0.002)
     resp = response_srgb(256, 3)
-    ours = merge_robertson(imgs, times, response=resp)
+    # OpenCV weights each channel by its own code: compare with expokit's per-channel mode.
+    ours = merge_robertson(imgs, times, response=resp, saturation="per_channel")
     cv = cv2.createMergeRobertson().process(_bgr(imgs), np.asarray(times, np.float32),
                                             np.ascontiguousarray(resp[:, None, ::-1]))[..., ::-1]
     ok = np.any([(im > 0) & (im < 255) for im in imgs], axis=0)
@@ -291,6 +363,15 @@ def test_bad_stacks(merge, bracket):
         merge([bracket[0], bracket[1][:, :100], bracket[2]], TIMES)
     with pytest.raises(InputError, match="share one bit depth"):
         merge([bracket[0], bracket[1].astype(np.uint16), bracket[2]], TIMES)
+
+
+@pytest.mark.parametrize("fn", [*MERGES, calibrate_debevec, calibrate_robertson])
+def test_float_code_values_out_of_range(fn, bracket):
+    """Floats in 0..255 (astype without / 255) are refused, as fuse_mertens refuses them."""
+    floats = [im.astype(np.float32) for im in bracket]
+    with pytest.raises(InputError, match=r"image 1 has float values in \[3, 255\], expected "
+                                         r"\[0, 1\].*divide 8-bit values by 255"):
+        fn(floats, TIMES)
 
 
 @pytest.mark.parametrize(

@@ -170,6 +170,32 @@ def check_distinct_frames(images: Sequence[np.ndarray], *,
         seen[key] = i
 
 
+def check_unit_range(images: Sequence[np.ndarray], *, paths: Sequence[object] | None = None,
+                     what: str = "this function") -> None:
+    """Refuse float images with values outside [0, 1] (integer images pass unchecked).
+
+    Display-referred float images are code values in [0, 1]; floats in 0..255 (``img.astype
+    (np.float32)`` without ``/ 255``) or radiance would otherwise give silently wrong results.
+
+    Args:
+        images: checked ``(H, W, C)`` arrays (from :func:`check_stack`).
+        paths: file names for the message.
+        what: what takes display-referred images and how to get them, for the message.
+
+    Raises:
+        InputError: naming the first image out of range, its range and the fix.
+    """
+    for i, im in enumerate(images):
+        if im.dtype.kind != "f":
+            continue
+        lo, hi = float(im.min()), float(im.max())
+        if lo < 0.0 or hi > 1.0:
+            where = f"image {i + 1}" if paths is None else f"image {i + 1} ({paths[i]})"
+            raise InputError(
+                f"{where} has float values in [{lo:.3g}, {hi:.3g}], expected [0, 1]: {what}"
+            )
+
+
 def check_exposure_times(times: object, count: int, *, name: str = "exposure_times") -> np.ndarray:
     """Check exposure times in seconds: one per image, finite, > 0 and all different.
 

@@ -134,38 +134,93 @@ class Bracket:
         return cls(images, exposure_times, files)
 
 
+#: Code range (normalised) whose pixels :func:`estimate_exposure_times` compares: away from the
+#: noisy, quantised and sRGB-toe dark end and from the JPEG-compressed, soft-clipped top.
+_ESTIMATE_RANGE = (0.1, 0.9)
+#: Pixel-channel values two frames must share for their ratio to be measured.
+_ESTIMATE_MIN_SHARED = 64
+
+
 def estimate_exposure_times(images: Sequence[np.ndarray]) -> np.ndarray:
     """Estimate relative exposure times from pixel values alone.
 
-    Frames are linearised with the sRGB curve (a guess where the camera response is unknown),
-    ordered by brightness, and each neighbouring pair's exposure ratio is the median ratio of
-    linear values over pixels well exposed (code 0.05..0.9) in both frames.
+    Frames are linearised with the sRGB curve (a guess where the camera response is unknown:
+    an S-shaped camera tone curve makes the steps look larger, and no pixel statistic can
+    tell them apart, see Grossberg & Nayar), channel by channel. For every pair of frames
+    the log exposure ratio is the median of ``ln(lin_b / lin_a)`` over the pixel channels
+    that both frames saw at codes 0.1..0.9; the log times are then the weighted least-squares
+    fit to all pairs (weight ``sqrt(shared count)``), so that a pair with little overlap
+    (3-stop steps) is supported by the others.
 
     Returns:
         float64 times relative to the darkest frame (which gets 1.0), in input order.
 
     Raises:
-        InputError: when two frames share no well-exposed pixels (ratio unknowable).
+        InputError: when some frame shares no well-exposed pixels with any other (its ratio
+            is unknowable).
+
+    References:
+        M. D. Grossberg and S. K. Nayar, "Determining the camera response from images: what
+        is knowable?", IEEE TPAMI 25(11), 2003 (the exponential ambiguity).
+
+    >>> from expokit.synthetic import render_scene, simulate_bracket
+    >>> est = estimate_exposure_times(simulate_bracket(render_scene(96, 128), [0.5, 0.125, 2]))
+    >>> [round(float(v), 2) for v in np.log2(est)]
+    [2.0, 0.0, 4.0]
     """
     imgs = check_stack(images)
-    small = []
+    n = len(imgs)
+    lo, hi = _ESTIMATE_RANGE
+    small, logs = [], []
     for im in imgs:
         step = max(1, max(im.shape[:2]) // 512)
-        f = to_float32(im[::step, ::step]).mean(axis=2)
-        small.append(f)
-    order = np.argsort([float(np.mean(s)) for s in small])
-    rel = np.empty(len(imgs))
-    rel[order[0]] = 1.0
-    for a, b in zip(order[:-1], order[1:], strict=True):
-        ok = (small[a] > 0.05) & (small[a] < 0.9) & (small[b] > 0.05) & (small[b] < 0.9)
-        if np.count_nonzero(ok) < 16:
-            raise InputError(
-                f"images {a + 1} and {b + 1} share no well-exposed pixels, so their exposure "
-                "ratio cannot be estimated: give the exposure times explicitly"
-            )
-        ratio = float(np.median(srgb_to_linear(small[b][ok]) / srgb_to_linear(small[a][ok])))
-        rel[b] = rel[a] * max(ratio, 1.0 + 1e-3)
-    return rel
+        f = to_float32(im[::step, ::step])
+        small.append((f >= lo) & (f <= hi))
+        logs.append(np.log(np.maximum(srgb_to_linear(f), 1e-12)))
+    order = np.argsort([float(np.mean(lg)) for lg in logs])
+    rows, rhs, weights = [], [], []
+    for i in range(n):
+        for j in range(i + 1, n):
+            a, b = int(order[i]), int(order[j])
+            both = small[a] & small[b]
+            count = int(np.count_nonzero(both))
+            if count < _ESTIMATE_MIN_SHARED:
+                continue
+            row = np.zeros(n)
+            row[a], row[b] = -1.0, 1.0
+            rows.append(row)
+            rhs.append(float(np.median(logs[b][both] - logs[a][both])))
+            weights.append(np.sqrt(count))
+    _check_estimate_graph(rows, n)
+    w = np.asarray(weights)
+    lhs = np.vstack(rows + [np.eye(n)[order[0]]]) * np.append(w, w.max())[:, None]
+    y = np.append(rhs, 0.0) * np.append(w, w.max())
+    log_t = np.linalg.lstsq(lhs, y, rcond=None)[0]
+    return np.exp(log_t - log_t[order[0]])
+
+
+def _check_estimate_graph(rows: list[np.ndarray], n: int) -> None:
+    """Raise InputError unless the measured frame pairs link every frame to every other."""
+    group = list(range(n))  # union-find over frames
+
+    def root(k: int) -> int:
+        while group[k] != k:
+            k = group[k]
+        return k
+
+    for row in rows:
+        a, b = (int(k) for k in np.flatnonzero(row))
+        group[root(a)] = root(b)
+    parts: dict[int, list[int]] = {}
+    for k in range(n):
+        parts.setdefault(root(k), []).append(k + 1)
+    if len(parts) > 1:
+        listed = "; ".join(", ".join(map(str, p)) for p in sorted(parts.values()))
+        raise InputError(
+            f"the frames fall into {len(parts)} groups that share too few well-exposed pixels "
+            f"(images {listed}), so their exposure ratio cannot be estimated: give the "
+            "exposure times explicitly (--times) or drop the frames that are black or white"
+        )
 
 
 @dataclass(frozen=True)

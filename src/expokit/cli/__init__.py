@@ -364,7 +364,8 @@ def merge(
     method: Annotated[str, typer.Option(
         help="Merge: debevec (log-domain average) or robertson (linear).")] = "debevec",
     weighting: Annotated[str | None, typer.Option(
-        help="Weighting: triangle, gaussian, uniform, tent_clipped (default: the method's).")]
+        help="Weighting: triangle, gaussian, uniform, tent_clipped (default: the method's, "
+             "tent_clipped for debevec, gaussian for robertson).")]
     = None,
     deghost: Annotated[bool, typer.Option(help="Suppress moving content (ghosts).")] = False,
     align: Annotated[str, typer.Option(help="Align first: none, mtb or homography.")] = "none",
@@ -378,7 +379,7 @@ def merge(
     Example: expokit merge shots/ -o scene.exr --calibrate debevec --deghost
     """
     from ..bracket import Bracket
-    from ..hdr import MERGERS, calibrate_debevec, calibrate_robertson, invalid_mask
+    from ..hdr import MERGERS, calibrate_debevec, calibrate_robertson
     from ..io import write_image
 
     paths = bracket_paths(images)
@@ -400,17 +401,12 @@ def merge(
             require_exif_times(paths)
         bracket = Bracket.from_files(paths, estimate=estimate_times,
                                      negative=negative_policy(negative))
+        if estimate_times:
+            _report_estimated_times(bracket)
     else:
         bracket = Bracket(read_frames(paths, negative), t, paths)
     frames = _maybe_align(list(bracket.images), list(bracket.paths), align)  # type: ignore
-    mask = None
-    if mask_color is not None:
-        try:
-            marker = tuple(int(v) for v in mask_color.split(","))
-        except ValueError as exc:
-            raise InputError(f"--mask-color {mask_color!r}: expected R,G,B such as 0,0,255") \
-                from exc
-        mask = [invalid_mask(f, marker=marker) for f in frames]
+    mask = parse_mask_color(mask_color, frames)
     response = None
     with err.status(f"calibrating ({calibrate})"):
         if calibrate == "debevec":
@@ -427,6 +423,21 @@ def merge(
     dr = float(np.percentile(pos, 99.9) / max(np.percentile(pos, 0.1), 1e-12)) if pos.size else 0
     err.print(f"wrote {output} ({radiance.shape[1]}x{radiance.shape[0]}, {len(paths)} "
               f"exposures, dynamic range {dr:,.0f}:1)")
+
+
+def _report_estimated_times(bracket: Any) -> None:
+    """One stderr line with the times ``--estimate-times`` found, if it found any (files with
+    EXIF times keep them)."""
+    from ..io import read_exif
+
+    if all(read_exif(p).exposure_time is not None for p in bracket.paths):
+        return
+    times = bracket.exposure_times / bracket.exposure_times[0]
+    steps = np.diff(np.log2(times))
+    listed = ", ".join(f"{p.name} {t:.3g}" for p, t in zip(bracket.paths, times, strict=True))
+    err.print(f"estimated exposure times (relative to the shortest, sRGB response assumed; give "
+              f"--times if known): {listed}; steps "
+              + ", ".join(f"{v:+.2f}" for v in steps) + " EV", highlight=False, soft_wrap=True)
 
 
 def _tonemap_help() -> str:

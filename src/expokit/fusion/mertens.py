@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 import cv2
 import numpy as np
 
-from .._checks import check_stack, dtype_scale, resolve_threads, row_strips
+from .._checks import check_stack, check_unit_range, dtype_scale, resolve_threads, row_strips
 from ..errors import InputError
 
 # Rows of context above and below a strip: the Laplacian (1 row) plus pyrDown (2 rows) and
@@ -301,15 +301,8 @@ def fuse_mertens(
         levels = max_levels
     elif not 0 <= levels <= max_levels:
         raise InputError(f"levels must be in 0..{max_levels} for a {w}x{h} image, got {levels}")
-    if imgs[0].dtype.kind == "f":
-        for i, im in enumerate(imgs):
-            lo, hi = float(im.min()), float(im.max())
-            if lo < 0.0 or hi > 1.0:
-                where = f"image {i + 1}" if paths is None else f"image {i + 1} ({paths[i]})"
-                raise InputError(
-                    f"{where} has float values in [{lo:.3g}, {hi:.3g}], expected [0, 1]: exposure "
-                    "fusion takes display-referred images (tone-map or clip radiance first)"
-                )
+    check_unit_range(imgs, paths=paths, what="exposure fusion takes display-referred images "
+                     "(tone-map or clip radiance first)")
     # float64 is processed as float32; the pyramid arithmetic is float32 throughout.
     if imgs[0].dtype == np.float64:
         imgs = [im.astype(np.float32) for im in imgs]

@@ -22,8 +22,14 @@ import numpy as np
 
 from .deghost import DEGHOSTERS, Deghost
 from .masks import invalid_mask
-from .merge import MERGERS, ResponseName, merge_debevec, merge_robertson
-from .response import calibrate_debevec, calibrate_robertson, response_linear, response_srgb
+from .merge import MERGERS, SATURATIONS, ResponseName, Saturation, merge_debevec, merge_robertson
+from .response import (
+    CalibrationChannels,
+    calibrate_debevec,
+    calibrate_robertson,
+    response_linear,
+    response_srgb,
+)
 from .weighting import (
     WEIGHTINGS,
     Weighting,
@@ -45,9 +51,12 @@ __all__ = [
     "CALIBRATORS",
     "DEGHOSTERS",
     "MERGERS",
+    "SATURATIONS",
     "WEIGHTINGS",
+    "CalibrationChannels",
     "Deghost",
     "ResponseName",
+    "Saturation",
     "Weighting",
     "WeightingFunction",
     "calibrate_debevec",

@@ -5,10 +5,15 @@ value, so everything that depends on a code (weight, response, ``ln t``) is fold
 look-up tables once per image, and the full-resolution work is table look-ups and adds in
 float32, done in strips of rows on a thread pool: no per-image full-size temporaries.
 
+Weights are per pixel, channel and exposure, but by default (``saturation="any_channel"``) a
+pixel's brightest channel caps the weights of the others once it is above mid-range: a frame
+near clipping in one channel contributes no colour there (JPEG shifts its other channels too).
+
 Pixels whose weight is 0 in every usable exposure (clipped everywhere: a sun that saturates
 even the shortest exposure, a shadow black in the longest) take the value of one exposure:
-the shortest one where the pixel is bright, the longest one where it is dark; with
-deghosting, the reference exposure. Pixels masked in every exposure get radiance 0.
+the shortest one where the pixel is bright, the longest one where it is dark (with
+``"any_channel"``, one choice per pixel by its brightest channel); with deghosting, the
+reference exposure. Pixels masked in every exposure get radiance 0.
 """
 
 from __future__ import annotations
@@ -21,7 +26,13 @@ from typing import Literal
 import cv2
 import numpy as np
 
-from .._checks import check_exposure_times, check_stack, resolve_threads, row_strips
+from .._checks import (
+    check_exposure_times,
+    check_stack,
+    check_unit_range,
+    resolve_threads,
+    row_strips,
+)
 from ..errors import InputError
 from ._util import (
     CODE_MAX,
@@ -38,6 +49,10 @@ logger = logging.getLogger(__name__)
 
 #: Named responses the merge functions accept instead of an array.
 ResponseName = Literal["linear", "srgb"]
+
+#: How clipping in one channel affects the others (see :func:`merge_debevec`).
+Saturation = Literal["any_channel", "per_channel"]
+SATURATIONS: tuple[str, ...] = ("any_channel", "per_channel")
 
 #: Grid of the deghosting interval tables for float input.
 _FLOAT_GRID = 4096
@@ -78,6 +93,8 @@ class _Tables:
             v = np.broadcast_to(np.linspace(0.0, 1.0, n)[:, None], (n, channels))
             self.resp = interp_columns(v, response).astype(np.float64)  # (n, C)
             self.w = np.repeat(weight_table(weighting, n)[:, None], channels, axis=1)
+            self.gate = self.w[:, 0].astype(np.float32).copy()
+            self.gate[np.linspace(0.0, 1.0, n) <= 0.5] = np.inf
         else:
             self.code_max = _FLOAT_GRID - 1
             weight_table(weighting, 256)  # validates the weighting once
@@ -93,6 +110,12 @@ class _Tables:
         if self.code_max == 255:
             return t.reshape(256, 1, self.channels)
         return np.ascontiguousarray(t.T)  # (C, n): one contiguous row per channel
+
+    def look_gate(self, zmax: np.ndarray) -> np.ndarray:
+        """The gate table at the brightest channel's codes ``zmax (h, W)``: float32 ``(h, W)``."""
+        if self.code_max == 255:
+            return cv2.LUT(zmax, self.gate)
+        return np.take(self.gate, zmax, mode="clip")
 
     def look(self, lut: np.ndarray, z: np.ndarray) -> np.ndarray:
         """Look codes ``z (h, W, C)`` up in a table made by :meth:`lut`: float32 ``(h, W, C)``."""
@@ -110,6 +133,12 @@ class _Tables:
         if w.shape != v.shape:
             raise InputError(f"weighting function must keep its input's shape {v.shape}")
         return w
+
+    def gate_of(self, vmax: np.ndarray) -> np.ndarray:
+        """The cap on a pixel's weights set by its brightest channel ``vmax`` (float path)."""
+        v = np.clip(vmax, 0.0, 1.0)
+        g = np.asarray(self.weighting(v), dtype=np.float32)
+        return np.where(v > 0.5, g, np.float32(np.inf))
 
     def resp_of(self, v: np.ndarray) -> np.ndarray:
         return interp_columns(np.clip(v, 0.0, 1.0), self.response)
@@ -148,6 +177,7 @@ def _merge(
     *,
     response: object,
     weighting: Weighting | str | WeightingFunction,
+    saturation: object,
     mask: object,
     deghost: object,
     reference: object,
@@ -156,12 +186,19 @@ def _merge(
     who: str,
 ) -> np.ndarray:
     imgs = check_stack(images)
+    check_unit_range(imgs, what=f"{who} takes uint8 / uint16 code values or floats in [0, 1] "
+                     "(divide 8-bit values by 255)")
     times = check_exposure_times(exposure_times, len(imgs))
     h, w, channels = imgs[0].shape
     masks = check_masks(mask, len(imgs), (h, w))
     ghost = check_deghost(deghost)
     ref = _check_reference(reference, times, ghost)
     wfun = get_weighting(weighting)
+    if not isinstance(saturation, str) or saturation not in SATURATIONS:
+        raise InputError(f"saturation {saturation!r} is unknown: use 'any_channel' (a pixel "
+                         "near clipping in any channel of a frame loses that frame's weight in "
+                         "all channels) or 'per_channel'")
+    joint = saturation == "any_channel" and channels > 1
     if response is None:
         logger.info("%s: no response given, assuming a linear sensor (identity response); "
                     "calibrate camera JPEG/PNG brackets with calibrate_debevec", who)
@@ -182,6 +219,10 @@ def _merge(
             dens = [tab.lut(w_tab * t * t) for t in times]
         raw_vals = [tab.log_resp - lt if log_domain else tab.resp / t
                     for lt, t in zip(log_t, times, strict=True)]
+        if joint:  # weights and values apart: the weights are capped per pixel first
+            w_lut = tab.lut(w_tab)
+            vals = [tab.lut(tab.log_resp - lt if log_domain else t * tab.resp)
+                    for lt, t in zip(log_t, times, strict=True)]
     if ghost is not None:
         lo_tab, hi_tab = interval_tables(tab.log_resp, tab.code_max)
         if tab.integer:
@@ -192,9 +233,22 @@ def _merge(
 
     def per_image(j: int, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Numerator and denominator terms of image j on a strip of codes z."""
-        if tab.integer:
+        if tab.integer and not joint:
             return tab.look(nums[j], z), tab.look(dens[j], z)
+        if tab.integer:
+            wt = tab.look(w_lut, z)
+            planes = cv2.split(z)  # the brightest channel, fast (numpy's max(axis=2) is 50x
+            top = planes[0]        # slower on interleaved uint8)
+            for plane in planes[1:]:
+                top = cv2.max(top, plane)
+            gate = tab.look_gate(top)
+            cv2.min(wt, cv2.merge([gate] * tab.channels), dst=wt)  # 3x numpy's broadcast
+            num = tab.look(vals[j], z)
+            num *= wt
+            return num, wt if log_domain else wt * np.float32(times[j] ** 2)
         wt = tab.weight_of(z)
+        if joint:
+            np.minimum(wt, tab.gate_of(z.max(axis=2))[..., None], out=wt)
         if log_domain:
             num = np.log(np.maximum(tab.resp_of(z), np.float32(1e-30)))
             num -= np.float32(log_t[j])
@@ -281,8 +335,16 @@ def _merge(
         first = order[np.argmax(uo, axis=0)]
         last = order[len(order) - 1 - np.argmax(uo[::-1], axis=0)]
         cols = np.arange(idx.size)
-        bright = codes[first, cols].astype(np.float64) / (tab.code_max if tab.integer else 1)
-        choice = np.where(bright >= 0.5, first, last)
+        scale = tab.code_max if tab.integer else 1
+        bright = codes[first, cols].astype(np.float64) / scale >= 0.5
+        if joint:
+            # A pixel without weight in every channel was near clipping in every exposure (or
+            # dark in every channel): one decision for the whole pixel, by its brightest
+            # channel, so that all its channels come from the same exposure.
+            whole = empty.reshape(-1, channels).all(axis=1)[pix]
+            top = np.stack([z.reshape(-1, channels).max(axis=1)[pix] for z in zs])
+            bright = np.where(whole, top[first, cols].astype(np.float64) / scale >= 0.5, bright)
+        choice = np.where(bright, first, last)
         value = np.empty(idx.size)
         for j in np.unique(choice):
             sel = choice == j
@@ -307,7 +369,8 @@ def merge_debevec(
     exposure_times: Sequence[float],
     *,
     response: np.ndarray | ResponseName | None = None,
-    weighting: Weighting | str | WeightingFunction = "triangle",
+    weighting: Weighting | str | WeightingFunction = "tent_clipped",
+    saturation: Saturation = "any_channel",
     mask: object = None,
     deghost: Deghost | None = None,
     reference: int | None = None,
@@ -330,7 +393,16 @@ def merge_debevec(
             OpenCV assumes without a response; right for float linear data, wrong for camera
             JPEGs, which should be calibrated first).
         weighting: a name in :data:`~expokit.hdr.WEIGHTINGS` or a callable mapping code values
-            in [0, 1] to weights.
+            in [0, 1] to weights. Default ``"tent_clipped"``: the paper's hat with codes below
+            0.05 and above 0.95 ignored, the robust choice for 8-bit JPEG brackets, whose top
+            codes are shifted by compression around clipped areas (see docs/hdr_merge.md).
+        saturation: ``"any_channel"`` (default): where a frame's brightest channel is above
+            mid-range, every channel's weight is capped at that channel's weight, so a frame
+            near clipping in any channel gives that pixel no (or little) colour and all
+            channels come from the same frames (no false-colour speckles in highlights);
+            pixels without weight in any frame take one frame's value for all channels.
+            ``"per_channel"``: each channel weighted by its own code (the paper; OpenCV's
+            MergeRobertson).
         mask: pixels to ignore (True = ignore): one bool ``(H, W)`` array for all images or one
             per image (e.g. ``[invalid_mask(im) for im in images]``); they get weight 0 there.
         deghost: None, or ``"reference"``: weight each exposure by its consistency with the
@@ -358,9 +430,9 @@ def merge_debevec(
     >>> hdr.shape, hdr.dtype
     ((32, 32, 3), dtype('float32'))
     """
-    return _merge(images, exposure_times, response=response, weighting=weighting, mask=mask,
-                  deghost=deghost, reference=reference, threads=threads, log_domain=True,
-                  who="merge_debevec")
+    return _merge(images, exposure_times, response=response, weighting=weighting,
+                  saturation=saturation, mask=mask, deghost=deghost, reference=reference,
+                  threads=threads, log_domain=True, who="merge_debevec")
 
 
 def merge_robertson(
@@ -369,6 +441,7 @@ def merge_robertson(
     *,
     response: np.ndarray | ResponseName | None = None,
     weighting: Weighting | str | WeightingFunction = "gaussian",
+    saturation: Saturation = "any_channel",
     mask: object = None,
     deghost: Deghost | None = None,
     reference: int | None = None,
@@ -392,6 +465,8 @@ def merge_robertson(
             JPEGs, which should be calibrated first).
         weighting: a name in :data:`~expokit.hdr.WEIGHTINGS` or a callable mapping code values
             in [0, 1] to weights.
+        saturation: ``"any_channel"`` (default) or ``"per_channel"``, as for
+            :func:`merge_debevec`.
         mask: pixels to ignore (True = ignore): one bool ``(H, W)`` array for all images or one
             per image (e.g. ``[invalid_mask(im) for im in images]``); they get weight 0 there.
         deghost: None, or ``"reference"``: weight each exposure by its consistency with the
@@ -419,9 +494,9 @@ def merge_robertson(
     >>> merge_robertson(simulate_bracket(rad, [0.1, 1.0]), [0.1, 1.0], response="srgb").shape
     (32, 32, 3)
     """
-    return _merge(images, exposure_times, response=response, weighting=weighting, mask=mask,
-                  deghost=deghost, reference=reference, threads=threads, log_domain=False,
-                  who="merge_robertson")
+    return _merge(images, exposure_times, response=response, weighting=weighting,
+                  saturation=saturation, mask=mask, deghost=deghost, reference=reference,
+                  threads=threads, log_domain=False, who="merge_robertson")
 
 
 #: Radiance merges by name (the CLI's ``--method`` choices).

@@ -21,17 +21,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 import scipy.sparse as sp
 
-from .._checks import check_exposure_times, check_stack
+from .._checks import check_exposure_times, check_number, check_stack, check_unit_range
 from ..color import srgb_to_linear
 from ..errors import InputError
 from ._util import CALIBRATION_LEVELS, any_mask, check_masks, to_codes
 from .weighting import Weighting, WeightingFunction, weight_table
 
 logger = logging.getLogger(__name__)
+
+#: How :func:`calibrate_debevec` fits the channels: one curve for all, or one each.
+CalibrationChannels = Literal["shared", "separate"]
 
 #: Smoothness weights are floored at this fraction of the peak weight, so that code levels
 #: the weighting ignores (the clipped ends) still follow a smooth curve.
@@ -80,6 +84,8 @@ def _prepare(
     images: Sequence[np.ndarray], exposure_times: Sequence[float], mask: object
 ) -> tuple[list[np.ndarray], np.ndarray, list[np.ndarray | None]]:
     imgs = check_stack(images)
+    check_unit_range(imgs, what="calibration takes uint8 / uint16 code values or floats in "
+                     "[0, 1] (divide 8-bit values by 255)")
     times = check_exposure_times(exposure_times, len(imgs))
     masks = check_masks(mask, len(imgs), imgs[0].shape[:2])
     return imgs, times, masks
@@ -216,6 +222,8 @@ def calibrate_debevec(
     weighting: Weighting | str | WeightingFunction = "triangle",
     seed: int = 0,
     mask: object = None,
+    channels: CalibrationChannels = "shared",
+    ignore_above: float = 0.95,
 ) -> np.ndarray:
     """Recover the inverse camera response by Debevec & Malik's least squares.
 
@@ -241,6 +249,16 @@ def calibrate_debevec(
         mask: pixels to ignore (True = ignore): one bool ``(H, W)`` array for all images, or
             one per image (e.g. ``[invalid_mask(im) for im in images]``). A pixel masked in any
             image is not sampled.
+        channels: ``"shared"``: one curve for all channels, fitted to the samples of every
+            channel (camera JPEG pipelines apply one tone curve to white-balanced R, G, B, so
+            this is the usual truth, and it keeps calibration errors from differing between
+            channels, which would tint highlights and mid-tones pixel by pixel);
+            ``"separate"``: one curve per channel, as in the paper and OpenCV.
+        ignore_above: code values above this fraction of the range carry no data weight
+            (the smoothness term continues the curve there). In 8-bit JPEG brackets the top
+            codes come largely from compression ringing and 4:2:0 chroma subsampling around
+            clipped areas, i.e. from radiance far above them, and bend the curve's top up by
+            up to a factor 2-4 differently per channel; 1.0 keeps every code (the paper).
 
     Returns:
         float32 ``(L, C)`` inverse response, ``exp(g)``: relative exposure per code level,
@@ -267,26 +285,37 @@ def calibrate_debevec(
         raise InputError(f"smoothness must be a finite number >= 0, got {smoothness}")
     if imgs[0].dtype.kind == "f":
         return _float_response(imgs, "calibrate_debevec")
+    if channels not in ("shared", "separate"):
+        raise InputError(f"channels {channels!r} is unknown: use 'shared' (one curve for all "
+                         "channels) or 'separate' (one per channel)")
+    top = check_number("ignore_above", ignore_above, "a fraction of the code range")
+    if not 0.5 < top <= 1.0:
+        raise InputError(f"ignore_above must be in (0.5, 1] (a fraction of the code range, "
+                         f"1 keeps every code), got {ignore_above!r}")
     levels = CALIBRATION_LEVELS[imgs[0].dtype]
     wtab = weight_table(weighting, levels)
+    wtab[np.arange(levels) > top * (levels - 1)] = 0.0
     codes = [to_codes(im, levels) for im in imgs]
     bad = any_mask(masks)
     picked = _select_samples(codes, bad, wtab, int(samples), seed)
     log_t = np.log(times)
     n_levels_seen = []
     out = np.empty((levels, imgs[0].shape[2]), np.float32)
-    for c, (ys, xs) in enumerate(picked):
-        z = np.stack([cz[ys, xs, c] for cz in codes], axis=1).astype(np.intp)
-        valid = np.ones(z.shape, bool)
-        g = _solve_debevec(z, valid, log_t, wtab, float(smoothness))
-        out[:, c] = np.exp(g - g[levels // 2])
+    zs = [np.stack([cz[ys, xs, c] for cz in codes], axis=1).astype(np.intp)
+          for c, (ys, xs) in enumerate(picked)]
+    groups = [np.concatenate(zs)] if channels == "shared" else zs
+    for c, z in enumerate(groups):
+        g = _solve_debevec(z, np.ones(z.shape, bool), log_t, wtab, float(smoothness))
+        cols = slice(None) if channels == "shared" else slice(c, c + 1)
+        out[:, cols] = np.exp(g - g[levels // 2])[:, None]
         n_levels_seen.append(np.unique(z).size)
-    if ys.size * (len(imgs) - 1) <= levels:
+    n_samples = picked[0][0].size
+    if n_samples * (len(imgs) - 1) <= levels:
         logger.warning(
             "calibrate_debevec: %d samples x %d images is too few for %d levels "
             "(Debevec & Malik need samples * (images - 1) > levels); increase samples",
-            ys.size, len(imgs), levels)
-    logger.debug("calibrate_debevec: levels seen per channel %s", n_levels_seen)
+            n_samples, len(imgs), levels)
+    logger.debug("calibrate_debevec: levels seen per curve %s", n_levels_seen)
     return out
 
 
