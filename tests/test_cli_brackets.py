@@ -175,3 +175,18 @@ def test_existing_output_needs_overwrite(frames, tmp_path, command):
     result = cli(command, *args, "--overwrite")
     assert result.exit_code == 0, result.output
     assert target.read_bytes() != b"keep me"
+
+
+def test_merge_curves_option(frames, tmp_path):
+    from expokit.hdr import calibrate_debevec, merge_debevec
+
+    paths = write_frames(tmp_path / "in", frames)
+    result = cli("merge", *paths, "-o", tmp_path / "sep.exr", "--times", "1/64,1/8,1",
+                 "--curves", "separate")
+    assert result.exit_code == 0, result.output
+    imgs = [read_image(p) for p in paths]
+    response = calibrate_debevec(imgs, TIMES, channels="separate")
+    expected = merge_debevec(imgs, TIMES, response=response)
+    np.testing.assert_allclose(read_image(tmp_path / "sep.exr"), expected, rtol=2e-3, atol=1e-6)
+    assert_input_error(cli("merge", *paths, "-o", tmp_path / "x.exr", "--times", "1/64,1/8,1",
+                           "--curves", "rgb"), "--curves 'rgb'", "shared or separate")

@@ -8,6 +8,6 @@ from __future__ import annotations
 
 from .errors import ExpokitError, InputError, MissingResourceError
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = ["ExpokitError", "InputError", "MissingResourceError", "__version__"]

@@ -361,6 +361,10 @@ def merge(
         help="Estimate relative times from pixels when EXIF has none.")] = False,
     calibrate: Annotated[str, typer.Option(
         help="Camera response: debevec, robertson (needs ~1-stop steps) or linear.")] = "debevec",
+    curves: Annotated[str, typer.Option(
+        help="debevec calibration: shared (one curve for R, G, B; robust for JPEG brackets) or "
+             "separate (one per channel, e.g. film scans such as Debevec's Memorial).")]
+    = "shared",
     method: Annotated[str, typer.Option(
         help="Merge: debevec (log-domain average) or robertson (linear).")] = "debevec",
     weighting: Annotated[str | None, typer.Option(
@@ -388,6 +392,8 @@ def merge(
         raise InputError(f"output {output.name}: HDR radiance needs .exr, .hdr or .tif")
     if calibrate not in ("robertson", "debevec", "linear"):
         raise InputError(f"--calibrate {calibrate!r}: choose debevec, robertson or linear")
+    if curves not in ("shared", "separate"):
+        raise InputError(f"--curves {curves!r}: choose shared or separate")
     if method not in MERGERS:
         raise InputError(f"--method {method!r}: choose " + " or ".join(sorted(MERGERS)))
     t = parse_times(times, len(paths))
@@ -410,7 +416,8 @@ def merge(
     response = None
     with err.status(f"calibrating ({calibrate})"):
         if calibrate == "debevec":
-            response = calibrate_debevec(frames, bracket.exposure_times, mask=mask)
+            response = calibrate_debevec(frames, bracket.exposure_times, mask=mask,
+                                         channels=curves)  # type: ignore[arg-type]
         elif calibrate == "robertson":
             response = calibrate_robertson(frames, bracket.exposure_times, mask=mask)
     options = {} if weighting is None else {"weighting": weighting}
