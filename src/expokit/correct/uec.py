@@ -58,8 +58,12 @@ _LUT_STRIP_PIXELS = 1 << 20
 #: A channel value counts as clipped from here on: it is written as the top code in 8 bits.
 CLIP_LEVEL = 254.5 / 255.0
 #: Largest share of all pixels that the default correction may clip (any channel at
-#: :data:`CLIP_LEVEL` or above) among those the input had unclipped.
+#: :data:`CLIP_LEVEL` or above) or flatten (see :data:`SLOPE_FLOOR`) among those the input had
+#: unclipped.
 CLIP_BUDGET = 0.01
+#: A pixel counts as flattened (as good as clipped) where the curve's slope at its largest
+#: channel is below this: its detail and colour differences shrink more than four times.
+SLOPE_FLOOR = 0.25
 #: Log-average linear luminance of a well-exposed photo: the automatic exposure (key 0.18,
 #: Reinhard et al. 2002) that defined EV 0 of the training sequences.
 KEY = 0.18
@@ -232,7 +236,8 @@ def correct_exposure(
       blended with the identity at a strength in [0, 1] (:func:`plan_default_correction`):
       0 for a photo whose log-average luminance is within :data:`NOOP_STOPS` stops of a
       well-exposed one (key 0.18), rising to 1 at :data:`FULL_STOPS`, and lowered until at
-      most :data:`CLIP_BUDGET` (1 %) of the pixels become clipped that were not.
+      most :data:`CLIP_BUDGET` (1 %) of the pixels become clipped, or flattened (contrast
+      cut more than four times, :data:`SLOPE_FLOOR`), that were not.
 
     The reference and ``ev`` modes apply the model's full colour transform, unconstrained.
 
@@ -332,7 +337,10 @@ class DefaultPlan:
         clipped_before: share of pixels with a channel at :data:`CLIP_LEVEL` or above.
         clipped_after: the same share after the correction (exact: from the input's histogram
             of its largest channel and the curve).
-        newly_clipped: share of pixels clipped after but not before (<= :data:`CLIP_BUDGET`).
+        newly_clipped: share of pixels clipped after but not before.
+        newly_flattened: share of pixels unclipped before and after whose largest channel
+            lies where the curve's slope is below :data:`SLOPE_FLOOR` (newly clipped plus
+            newly flattened is at most :data:`CLIP_BUDGET`).
         curve: float32 output value of every input level in ``levels`` (the same curve for R,
             G and B).
         levels: float32 input levels in [0, 1] (256 for 8-bit images, 65536 otherwise).
@@ -344,6 +352,7 @@ class DefaultPlan:
     clipped_before: float
     clipped_after: float
     newly_clipped: float
+    newly_flattened: float
     curve: np.ndarray
     levels: np.ndarray
 
@@ -416,29 +425,72 @@ def _grey_curve(model: UEC, k: torch.Tensor, samples: int) -> np.ndarray:
     return np.clip(np.maximum.accumulate(grey), 0.0, 1.0).astype(np.float32)
 
 
-def _choose_strength(levels: np.ndarray, counts: np.ndarray, full: np.ndarray,
-                     error: float) -> tuple[float, str]:
-    """Largest strength allowed by the no-op zone, the ramp and the clip budget."""
+def _blend(grid: np.ndarray, full: np.ndarray, strength: float) -> np.ndarray:
+    """The curve at strength ``s``: each level moves a fraction ``s`` of the way to ``full``.
+
+    Where the full curve brightens, in stops: ``v ** (1 - s) * full ** s`` (a linear blend
+    would leave a highlight the full curve clips at ``s + (1 - s) v``, near-white with its
+    contrast cut to ``1 - s``); where it darkens, linearly: ``v + s (full - v)`` (in stops, a
+    shadow the full curve crushes to 0 would go to 0 at any ``s > 0``). Each is the gentler of
+    the two at its levels, both are non-decreasing in ``v``, and the result is too: a
+    brightened level never falls below ``v``, a darkened one never rises above it.
+    """
+    s = np.float64(strength)
+    v = grid.astype(np.float64)
+    f = full.astype(np.float64)
+    out = np.where(f >= v, np.power(v, 1.0 - s) * np.power(f, s), v + s * (f - v))
+    return np.clip(out, 0.0, 1.0).astype(np.float32)
+
+
+class _Budget:
+    """Share of pixels a curve clips or flattens that the input had unclipped."""
+
+    def __init__(self, grid: np.ndarray, levels: np.ndarray, counts: np.ndarray) -> None:
+        self.grid, self.levels, self.counts = grid, levels, counts
+        self.total = float(counts.sum())
+        self.unclipped = levels < CLIP_LEVEL
+
+    def table(self, curve: np.ndarray) -> np.ndarray:
+        """The curve (sampled on ``grid``) at every input level."""
+        if curve.size == self.levels.size:
+            return curve
+        return np.interp(self.levels, self.grid, curve).astype(np.float32)
+
+    def masks(self, curve: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per level: (newly clipped, newly flattened) for a curve sampled on ``grid``."""
+        slope = self.table(np.gradient(curve.astype(np.float64), self.grid.astype(np.float64)))
+        clipped = self.unclipped & (self.table(curve) >= CLIP_LEVEL)
+        flat = self.unclipped & ~clipped & (slope < SLOPE_FLOOR)
+        return clipped, flat
+
+    def share(self, mask: np.ndarray) -> float:
+        return float(self.counts[mask].sum()) / self.total
+
+    def lost(self, curve: np.ndarray) -> float:
+        clipped, flat = self.masks(curve)
+        return self.share(clipped | flat)
+
+
+def _choose_strength(budget: _Budget, full: np.ndarray, error: float) -> tuple[float, str]:
+    """Largest strength allowed by the no-op zone, the ramp and the clip budget.
+
+    Raising ``s`` moves every level further from the identity, so what a curve clips grows
+    with ``s``; the flattened share need not, so the bisection keeps its lower end within the
+    budget (``s = 0``, the identity, loses nothing) rather than assume monotonicity.
+    """
     ramp = (abs(error) - NOOP_STOPS) / (FULL_STOPS - NOOP_STOPS)
     if ramp <= 0.0:
         return 0.0, "well exposed"
     s_max = min(1.0, ramp)
     limited = "exposure" if s_max < 1.0 else "none"
-    total = float(counts.sum())
-    unclipped = levels < CLIP_LEVEL
-
-    def newly(s: float) -> float:
-        curve = levels + np.float32(s) * (full - levels)
-        return float(counts[unclipped & (curve >= CLIP_LEVEL)].sum()) / total
-
-    if newly(s_max) <= CLIP_BUDGET:
+    if budget.lost(_blend(budget.grid, full, s_max)) <= CLIP_BUDGET:
         return s_max, limited
-    # The share clipped grows with s (each level's output moves linearly in s, and the levels
-    # it can push past CLIP_LEVEL are those the full curve brightens): bisection.
+    # s = 0 (the identity) loses nothing: bisect between it and s_max, keeping the lower end
+    # within the budget.
     lo, hi = 0.0, s_max
-    for _ in range(30):
+    for _ in range(24):
         mid = 0.5 * (lo + hi)
-        if newly(mid) <= CLIP_BUDGET:
+        if budget.lost(_blend(budget.grid, full, mid)) <= CLIP_BUDGET:
             lo = mid
         else:
             hi = mid
@@ -448,7 +500,8 @@ def _choose_strength(levels: np.ndarray, counts: np.ndarray, full: np.ndarray,
 def _correct_default(model: UEC, x: np.ndarray, dev: torch.device, n_threads: int, *,
                      render: bool = True) -> tuple[np.ndarray, DefaultPlan]:
     """The default correction: the model's grey curve toward the default exposure, applied to
-    R, G and B alike, at the strength :func:`_choose_strength` allows."""
+    R, G and B alike, at the strength :func:`_choose_strength` allows (its ``curve`` and
+    plan; ``render=False``: the plan only, the first array is then the input in [0, 1])."""
     h, w = x.shape[:2]
     old_threads = torch.get_num_threads()
     if old_threads > n_threads:
@@ -461,27 +514,26 @@ def _correct_default(model: UEC, x: np.ndarray, dev: torch.device, n_threads: in
             small = small.to(dev)
             k = model.predict(small)[0]  # toward the shipped default feature
             levels, counts = _max_channel_histogram(x)
-            if x.dtype == np.uint8:
-                full = _grey_curve(model, k, levels.size)
-            else:
-                grid = np.linspace(0.0, 1.0, CURVE_SAMPLES, dtype=np.float32)
-                full = np.interp(levels, grid, _grey_curve(model, k, CURVE_SAMPLES))
-                full = full.astype(np.float32)
+            samples = levels.size if x.dtype == np.uint8 else CURVE_SAMPLES
+            full = _grey_curve(model, k, samples)
     finally:
         if old_threads > n_threads:
             torch.set_num_threads(old_threads)
+    grid = np.linspace(0.0, 1.0, samples, dtype=np.float32)
+    budget = _Budget(levels if samples == levels.size else grid, levels, counts)
     error = _exposure_error(small)
-    strength, limited = _choose_strength(levels, counts, full, error)
-    curve = (levels + np.float32(strength) * (full - levels)).astype(np.float32)
-    total = float(counts.sum())
-    before = float(counts[levels >= CLIP_LEVEL].sum()) / total
+    strength, limited = _choose_strength(budget, full, error)
+    curve = _blend(budget.grid, full, strength)
+    clipped, flattened = budget.masks(curve)
+    table = budget.table(curve)
     plan = DefaultPlan(
-        exposure_error=error, strength=strength, limited_by=limited, clipped_before=before,
-        clipped_after=float(counts[curve >= CLIP_LEVEL].sum()) / total,
-        newly_clipped=float(counts[(levels < CLIP_LEVEL) & (curve >= CLIP_LEVEL)].sum()) / total,
-        curve=curve, levels=levels)
+        exposure_error=error, strength=strength, limited_by=limited,
+        clipped_before=budget.share(~budget.unclipped),
+        clipped_after=budget.share(table >= CLIP_LEVEL),
+        newly_clipped=budget.share(clipped), newly_flattened=budget.share(flattened),
+        curve=table, levels=levels)
     if render:
-        _apply_curve(x, curve, flat, n_threads)
+        _apply_curve(x, table, flat, n_threads)
     return flat.reshape(h, w, 3), plan
 
 
