@@ -29,13 +29,16 @@ import math
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F  # noqa: N812
 
 from .._checks import resolve_threads
+from ..color import REC709_LUMA, luminance, srgb_to_linear
 from ..errors import InputError, MissingResourceError
 from ..models.uec import UEC, thumbnail
 from .baselines import check_rgb
@@ -50,6 +53,30 @@ LUT_MAX_ERROR = 4.0 / 255.0
 _STRIP_PIXELS = 1 << 16
 #: Pixels per strip of the lookup-table renderer.
 _LUT_STRIP_PIXELS = 1 << 20
+
+# --- the default target (no reference, no ev): see docs/uec_default.md ----------------------
+#: A channel value counts as clipped from here on: it is written as the top code in 8 bits.
+CLIP_LEVEL = 254.5 / 255.0
+#: Largest share of all pixels that the default correction may clip (any channel at
+#: :data:`CLIP_LEVEL` or above) or flatten (see :data:`SLOPE_FLOOR`) among those the input had
+#: unclipped.
+CLIP_BUDGET = 0.01
+#: A pixel counts as flattened (as good as clipped) where the curve's slope at its largest
+#: channel is below this: its detail and colour differences shrink more than four times.
+SLOPE_FLOOR = 0.25
+#: Log-average linear luminance of a well-exposed photo: the automatic exposure (key 0.18,
+#: Reinhard et al. 2002) that defined EV 0 of the training sequences.
+KEY = 0.18
+#: Exposure error (stops from :data:`KEY`) up to which the default leaves a photo as it is.
+NOOP_STOPS = 0.6
+#: Exposure error (stops) from which the default applies the model's full correction; the
+#: strength rises linearly from 0 at :data:`NOOP_STOPS`.
+FULL_STOPS = 1.2
+#: Grey levels at which the neutral curve is sampled for 16-bit and float images (8-bit
+#: images: every code value).
+CURVE_SAMPLES = 1025
+#: Linear luminance floor of the log-average (half an 8-bit code value through sRGB's toe).
+_LOG_FLOOR = 0.5 / 255.0 / 12.92
 
 
 def _to_tensor(x: np.ndarray, device: torch.device) -> torch.Tensor:
@@ -202,7 +229,17 @@ def correct_exposure(
       exposure feature of training shots taken at -3, -2, ..., +3 EV from an automatic
       exposure (key 0.18), and ``ev`` interpolates linearly in that table; ``ev = 0`` is the
       default;
-    * neither: the default reference feature (the mean feature of the EV 0 training shots).
+    * neither: the *default*, which protects the photo (``docs/uec_default.md``). The model
+      corrects toward the default reference feature (the mean feature of the EV 0 training
+      shots), but only its curve for grey pixels is used, on R, G and B alike (grey stays grey,
+      the order of the channels in every pixel is kept), made non-decreasing (monotone), and
+      blended with the identity at a strength in [0, 1] (:func:`plan_default_correction`):
+      0 for a photo whose log-average luminance is within :data:`NOOP_STOPS` stops of a
+      well-exposed one (key 0.18), rising to 1 at :data:`FULL_STOPS`, and lowered until at
+      most :data:`CLIP_BUDGET` (1 %) of the pixels become clipped, or flattened (contrast
+      cut more than four times, :data:`SLOPE_FLOOR`), that were not.
+
+    The reference and ``ev`` modes apply the model's full colour transform, unconstrained.
 
     Args:
         image: display-referred RGB photo ``(H, W, 3)``: uint8, uint16 or float in [0, 1].
@@ -239,6 +276,8 @@ def correct_exposure(
     model = load_uec(weights, device)
     dev = next(model.parameters()).device
     n_threads = resolve_threads(threads)
+    if ref is None and ev is None:
+        return _correct_default(model, x, dev, n_threads)[0]
     h, w = x.shape[:2]
     if dev.type != "cpu":
         with torch.inference_mode():
@@ -279,3 +318,239 @@ def _feature(model: UEC, ref: np.ndarray | None, ev: float | None,
     if ev is not None:
         return model.ev_feature(float(ev))
     return None
+
+
+# --- the default target -------------------------------------------------------------------
+@dataclass(frozen=True)
+class DefaultPlan:
+    """What the default correction (no reference, no ``ev``) does to one photo.
+
+    Attributes:
+        exposure_error: stops from a well-exposed photo, ``log2(KEY / log-average linear
+            luminance)`` of the 256-high copy: > 0 under-exposed, < 0 over-exposed.
+        strength: in [0, 1]: 0 leaves the photo as it is, 1 applies the model's full grey
+            curve toward the shipped default exposure.
+        limited_by: ``"well exposed"`` (``|exposure_error| <= NOOP_STOPS``: no change),
+            ``"exposure"`` (the ramp between :data:`NOOP_STOPS` and :data:`FULL_STOPS`),
+            ``"clip budget"`` (a stronger correction would clip more than
+            :data:`CLIP_BUDGET` of the pixels) or ``"none"`` (full strength).
+        clipped_before: share of pixels with a channel at :data:`CLIP_LEVEL` or above.
+        clipped_after: the same share after the correction (exact: from the input's histogram
+            of its largest channel and the curve).
+        newly_clipped: share of pixels clipped after but not before.
+        newly_flattened: share of pixels unclipped before and after whose largest channel
+            lies where the curve's slope is below :data:`SLOPE_FLOOR` (newly clipped plus
+            newly flattened is at most :data:`CLIP_BUDGET`).
+        curve: float32 output value of every input level in ``levels`` (the same curve for R,
+            G and B).
+        levels: float32 input levels in [0, 1] (256 for 8-bit images, 65536 otherwise).
+    """
+
+    exposure_error: float
+    strength: float
+    limited_by: str
+    clipped_before: float
+    clipped_after: float
+    newly_clipped: float
+    newly_flattened: float
+    curve: np.ndarray
+    levels: np.ndarray
+
+
+def plan_default_correction(
+    image: np.ndarray,
+    *,
+    weights: str | Path = "uec",
+    device: str = "cpu",
+    threads: int | None = None,
+) -> DefaultPlan:
+    """How :func:`correct_exposure` with no reference and no ``ev`` will correct ``image``.
+
+    Args:
+        image: display-referred RGB photo ``(H, W, 3)``: uint8, uint16 or float in [0, 1].
+        weights: a shipped weights name (``"uec"``) or a ``.safetensors`` file.
+        device: torch device for the model (``"cpu"``, ``"cuda"``).
+        threads: CPU threads (default :func:`resolve_threads`).
+
+    Returns:
+        The :class:`DefaultPlan`: exposure error, strength, what limited it, clipped shares.
+
+    Raises:
+        InputError: as :func:`correct_exposure`.
+        MissingResourceError: a weights file that does not exist.
+    """
+    x = check_rgb(image, "image")
+    model = load_uec(weights, device)
+    dev = next(model.parameters()).device
+    return _correct_default(model, x, dev, resolve_threads(threads), render=False)[1]
+
+
+def _exposure_error(small: torch.Tensor) -> float:
+    """Stops from :data:`KEY` of the log-average linear luminance of a ``(1, 3, h, w)`` copy."""
+    rgb = np.ascontiguousarray(small[0].permute(1, 2, 0).cpu().numpy(), dtype=np.float32)
+    lum = luminance(srgb_to_linear(np.clip(rgb, 0.0, 1.0)))
+    log_avg = float(np.exp(np.mean(np.log(np.maximum(lum, _LOG_FLOOR)), dtype=np.float64)))
+    return math.log2(KEY / log_avg)
+
+
+def _max_channel_histogram(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(levels, counts)``: the histogram of each pixel's largest channel.
+
+    8-bit images: the 256 code values; 16-bit: the 65536 codes; float: values rounded to
+    1/65535 (the rendering uses the same rounding).
+    """
+    if x.dtype == np.uint8:
+        n = 256
+        peak = cv2.max(cv2.max(x[..., 0], x[..., 1]), x[..., 2])
+    else:
+        n = 65536
+        peak = np.max(x, axis=2)
+        if x.dtype != np.uint16:
+            peak = np.rint(peak.astype(np.float32) * np.float32(65535.0)).astype(np.uint16)
+    counts = cv2.calcHist([np.ascontiguousarray(peak)], [0], None, [n], [0, n]).reshape(-1)
+    levels = np.arange(n, dtype=np.float32) / np.float32(n - 1)
+    return levels, counts.astype(np.float64)
+
+
+def _grey_curve(model: UEC, k: torch.Tensor, samples: int) -> np.ndarray:
+    """The model's transform of grey pixels ``(v, v, v)``, as Rec. 709 luma, made monotone.
+
+    Returns float32 ``(samples,)`` in [0, 1] for ``v = linspace(0, 1, samples)``.
+    """
+    axis = torch.linspace(0.0, 1.0, samples, dtype=torch.float32, device=k.device)
+    rgb = model.transform_pixels(axis[:, None].expand(samples, 3).contiguous(), k)
+    weights = torch.tensor(REC709_LUMA, dtype=rgb.dtype, device=rgb.device)
+    grey = (rgb @ weights).cpu().numpy().astype(np.float64)
+    # non-decreasing, in [0, 1]: the tone curve of a monotone correction
+    return np.clip(np.maximum.accumulate(grey), 0.0, 1.0).astype(np.float32)
+
+
+def _blend(grid: np.ndarray, full: np.ndarray, strength: float) -> np.ndarray:
+    """The curve at strength ``s``: each level moves a fraction ``s`` of the way to ``full``.
+
+    Where the full curve brightens, in stops: ``v ** (1 - s) * full ** s`` (a linear blend
+    would leave a highlight the full curve clips at ``s + (1 - s) v``, near-white with its
+    contrast cut to ``1 - s``); where it darkens, linearly: ``v + s (full - v)`` (in stops, a
+    shadow the full curve crushes to 0 would go to 0 at any ``s > 0``). Each is the gentler of
+    the two at its levels, both are non-decreasing in ``v``, and the result is too: a
+    brightened level never falls below ``v``, a darkened one never rises above it.
+    """
+    s = np.float64(strength)
+    v = grid.astype(np.float64)
+    f = full.astype(np.float64)
+    out = np.where(f >= v, np.power(v, 1.0 - s) * np.power(f, s), v + s * (f - v))
+    return np.clip(out, 0.0, 1.0).astype(np.float32)
+
+
+class _Budget:
+    """Share of pixels a curve clips or flattens that the input had unclipped."""
+
+    def __init__(self, grid: np.ndarray, levels: np.ndarray, counts: np.ndarray) -> None:
+        self.grid, self.levels, self.counts = grid, levels, counts
+        self.total = float(counts.sum())
+        self.unclipped = levels < CLIP_LEVEL
+
+    def table(self, curve: np.ndarray) -> np.ndarray:
+        """The curve (sampled on ``grid``) at every input level."""
+        if curve.size == self.levels.size:
+            return curve
+        return np.interp(self.levels, self.grid, curve).astype(np.float32)
+
+    def masks(self, curve: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per level: (newly clipped, newly flattened) for a curve sampled on ``grid``."""
+        slope = self.table(np.gradient(curve.astype(np.float64), self.grid.astype(np.float64)))
+        clipped = self.unclipped & (self.table(curve) >= CLIP_LEVEL)
+        flat = self.unclipped & ~clipped & (slope < SLOPE_FLOOR)
+        return clipped, flat
+
+    def share(self, mask: np.ndarray) -> float:
+        return float(self.counts[mask].sum()) / self.total
+
+    def lost(self, curve: np.ndarray) -> float:
+        clipped, flat = self.masks(curve)
+        return self.share(clipped | flat)
+
+
+def _choose_strength(budget: _Budget, full: np.ndarray, error: float) -> tuple[float, str]:
+    """Largest strength allowed by the no-op zone, the ramp and the clip budget.
+
+    Raising ``s`` moves every level further from the identity, so what a curve clips grows
+    with ``s``; the flattened share need not, so the bisection keeps its lower end within the
+    budget (``s = 0``, the identity, loses nothing) rather than assume monotonicity.
+    """
+    ramp = (abs(error) - NOOP_STOPS) / (FULL_STOPS - NOOP_STOPS)
+    if ramp <= 0.0:
+        return 0.0, "well exposed"
+    s_max = min(1.0, ramp)
+    limited = "exposure" if s_max < 1.0 else "none"
+    if budget.lost(_blend(budget.grid, full, s_max)) <= CLIP_BUDGET:
+        return s_max, limited
+    # s = 0 (the identity) loses nothing: bisect between it and s_max, keeping the lower end
+    # within the budget.
+    lo, hi = 0.0, s_max
+    for _ in range(24):
+        mid = 0.5 * (lo + hi)
+        if budget.lost(_blend(budget.grid, full, mid)) <= CLIP_BUDGET:
+            lo = mid
+        else:
+            hi = mid
+    return lo, "clip budget"
+
+
+def _correct_default(model: UEC, x: np.ndarray, dev: torch.device, n_threads: int, *,
+                     render: bool = True) -> tuple[np.ndarray, DefaultPlan]:
+    """The default correction: the model's grey curve toward the default exposure, applied to
+    R, G and B alike, at the strength :func:`_choose_strength` allows (its ``curve`` and
+    plan; ``render=False``: the plan only, the first array is then the input in [0, 1])."""
+    h, w = x.shape[:2]
+    old_threads = torch.get_num_threads()
+    if old_threads > n_threads:
+        torch.set_num_threads(n_threads)
+    try:
+        with torch.inference_mode():
+            flat = np.empty((h * w, 3), np.float32)
+            _to_unit(x, flat, n_threads, grid=False)
+            small = thumbnail(torch.from_numpy(flat).view(h, w, 3).permute(2, 0, 1)[None])
+            small = small.to(dev)
+            k = model.predict(small)[0]  # toward the shipped default feature
+            levels, counts = _max_channel_histogram(x)
+            samples = levels.size if x.dtype == np.uint8 else CURVE_SAMPLES
+            full = _grey_curve(model, k, samples)
+    finally:
+        if old_threads > n_threads:
+            torch.set_num_threads(old_threads)
+    grid = np.linspace(0.0, 1.0, samples, dtype=np.float32)
+    budget = _Budget(levels if samples == levels.size else grid, levels, counts)
+    error = _exposure_error(small)
+    strength, limited = _choose_strength(budget, full, error)
+    curve = _blend(budget.grid, full, strength)
+    clipped, flattened = budget.masks(curve)
+    table = budget.table(curve)
+    plan = DefaultPlan(
+        exposure_error=error, strength=strength, limited_by=limited,
+        clipped_before=budget.share(~budget.unclipped),
+        clipped_after=budget.share(table >= CLIP_LEVEL),
+        newly_clipped=budget.share(clipped), newly_flattened=budget.share(flattened),
+        curve=table, levels=levels)
+    if render:
+        _apply_curve(x, table, flat, n_threads)
+    return flat.reshape(h, w, 3), plan
+
+
+def _apply_curve(x: np.ndarray, curve: np.ndarray, out: np.ndarray, threads: int) -> None:
+    """``out`` ``(N, 3)`` = ``curve`` at each channel of ``x`` (8-bit: code -> curve[code];
+    16-bit: the same with 65536 entries; float: rounded to 1/65535 first)."""
+    src = np.ascontiguousarray(x).reshape(-1, 3)
+    if x.dtype == np.uint8:
+        cv2.LUT(src, curve[None, :], dst=out)
+        return
+
+    def task(i0: int, i1: int) -> Callable[[], None]:
+        def run() -> None:
+            part = src[i0:i1]
+            if part.dtype != np.uint16:
+                part = np.rint(part.astype(np.float32) * np.float32(65535.0)).astype(np.uint16)
+            np.take(curve, part, out=out[i0:i1])
+        return run
+
+    _run([task(i0, i1) for i0, i1 in _strips(src.shape[0], _LUT_STRIP_PIXELS)], threads)

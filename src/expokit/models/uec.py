@@ -45,7 +45,9 @@ TV, as the authors' later code); ``uec`` scored higher on the held-out Ma 2015 b
 The default reference feature (buffer ``default_feature``, used when no reference is given,
 as the paper does at test time with one reference image) and a table of features per exposure
 offset (buffers ``ev_stops``, ``ev_features``) are part of the state, so they ship with the
-weights: see :mod:`expokit.train.uec` for how they are computed.
+weights: see :mod:`expokit.train.uec` for how they are computed. (Without a reference,
+:func:`expokit.correct.correct_exposure` uses only the model's grey curve toward
+``default_feature``, limited so as not to clip: ``docs/uec_default.md``.)
 
 References:
     R. Cui, L. Niu and G. Hu, "Unsupervised Exposure Correction", ECCV 2024 (section 3.2,
