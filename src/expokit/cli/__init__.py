@@ -969,8 +969,9 @@ def correct(
 ) -> None:
     """Correct the exposure of photos with UEC, toward a reference image or an EV offset.
 
-    Without --reference or --ev the shipped default exposure is the target. Output keeps the
-    input's bit depth (8 or 16).
+    Without --reference or --ev: a neutral, monotone correction toward the default exposure
+    that leaves well-exposed photos alone and clips or flattens at most 1 % of the pixels that
+    were fine (docs/uec_default.md). Output keeps the input's bit depth (8 or 16).
 
     Example: expokit correct dark.jpg -o fixed.jpg --reference nice.jpg
     """
