@@ -69,6 +69,7 @@ def _root(version: Annotated[bool, typer.Option(
     """Multi-exposure imaging: exposure fusion, HDR merge, tone mapping, alignment."""
     _show_warnings()
 
+
 EXIT_INTERNAL, EXIT_INPUT, EXIT_MISSING, EXIT_INTERRUPT = 1, 2, 3, 130
 
 
