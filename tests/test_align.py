@@ -532,7 +532,10 @@ def test_homography_edges_replicate_leaves_no_black_wedge(warped_render_scene):
         black_zero = np.mean(np.all(zero.images[i][outside] == 0, axis=-1))
         black_rep = np.mean(np.all(rep.images[i][outside] == 0, axis=-1))
         assert black_zero > 0.9 and black_rep < 0.01, (i, black_zero, black_rep)
-        np.testing.assert_array_equal(rep.images[i][zero.valid], zero.images[i][zero.valid])
+        # Inside the valid area both modes interpolate the same pixels; OpenCV versions differ
+        # by a code value on a handful of pixels next to the border.
+        diff = np.abs(rep.images[i][zero.valid].astype(int) - zero.images[i][zero.valid])
+        assert diff.max() <= 1 and np.mean(diff > 0) < 1e-3
 
 
 def test_bad_edges_option_raises_input_error(shifted_bracket):
