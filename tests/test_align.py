@@ -7,13 +7,12 @@ independent reference implementation for MTB is OpenCV's ``AlignMTB.calculateShi
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import typing
 
 import cv2
 import numpy as np
 import pytest
+from conftest import run_cli
 
 from expokit import InputError
 from expokit.align import (
@@ -552,11 +551,6 @@ def test_bad_edges_option_raises_input_error(shifted_bracket):
 CLI_H, CLI_W, CLI_MARGIN = 240, 320, 24
 #: Integer offsets of the CLI bracket's frames; content at frame pixel p is at reference p + o.
 CLI_OFFSETS = [(3, -2), (0, 0), (-4, 5)]
-
-
-def run_cli(*args: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "expokit", *map(str, args)],
-                          capture_output=True, text=True, timeout=300, check=False)
 
 
 @pytest.fixture(scope="module")

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import math
-import subprocess
-import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-from conftest import need
+from conftest import need, run_cli
 
 from expokit import InputError
 from expokit.bench import (
@@ -117,9 +115,7 @@ def test_mefb_layout(shared_data):
 
 def test_cli_eval_writes_everything(folders, tmp_path):
     out = tmp_path / "results"
-    proc = subprocess.run([sys.executable, "-m", "expokit", "eval", str(folders), "-o", str(out),
-                           "-m", "mef_ssim", "--fuse", "mertens"], capture_output=True,
-                          text=True, timeout=300, check=False)
+    proc = run_cli("eval", folders, "-o", out, "-m", "mef_ssim", "--fuse", "mertens")
     assert proc.returncode == 0, proc.stderr
     for name in ("results.csv", "results.json", "table.md", "bars.png"):
         assert (out / name).is_file(), name
@@ -130,11 +126,6 @@ def test_cli_eval_writes_everything(folders, tmp_path):
 
 
 # --- means compared over the same images; missing and failed images named ---------------------
-def run_cli(*args: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "expokit", *map(str, args)],
-                          capture_output=True, text=True, timeout=300, check=False)
-
-
 @pytest.fixture()
 def uneven(folders) -> Path:
     """The generic layout with method 'dark' lacking its scene1 result."""

@@ -9,15 +9,23 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from conftest import CliResult, run_cli
 
 from expokit.synthetic import render_scene, simulate_bracket
 
 TIMES = (1 / 64, 1 / 8, 1.0)
 
 
-def run(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "expokit", *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, timeout=300, check=False)
+def run(*args: str | Path, cwd: Path | None = None) -> CliResult:
+    return run_cli(*args, cwd=cwd)
+
+
+def test_installed_entry_point_runs_in_its_own_process():
+    # The one real subprocess: `python -m expokit` as users start it (the other tests run the
+    # same app in-process).
+    proc = subprocess.run([sys.executable, "-m", "expokit", "--version"], capture_output=True,
+                          text=True, timeout=300, check=False)
+    assert proc.returncode == 0 and proc.stdout.startswith("expokit "), proc.stderr
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +39,7 @@ def shots(tmp_path_factory) -> list[Path]:
     return paths
 
 
-def assert_clean_failure(proc: subprocess.CompletedProcess[str], code: int, *words: str) -> None:
+def assert_clean_failure(proc: CliResult, code: int, *words: str) -> None:
     assert proc.returncode == code, proc.stderr
     assert "Traceback" not in proc.stderr
     lines = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import cv2
 import numpy as np
 import pytest
+from conftest import CliResult, run_cli
 
 from expokit.cli import parse_overrides
 from expokit.errors import InputError
@@ -25,9 +23,8 @@ def test_override_without_equals_is_refused():
         parse_overrides(["loop.steps"])
 
 
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "expokit", *args], capture_output=True,
-                          text=True, timeout=300, check=False)
+def run(*args: str) -> CliResult:
+    return run_cli(*args)
 
 
 def test_score_learned_metric_without_checkpoint_exits_3(tmp_path):

@@ -875,11 +875,10 @@ def test_image_info_matches_read_image(tmp_path: Path) -> None:
 
 
 def _cli(*args: object) -> tuple[int, list[str]]:
-    """Run ``expokit ARGS``: exit code and the non-empty stderr lines."""
-    import subprocess
+    """Run ``expokit ARGS`` (in-process): exit code and the non-empty stderr lines."""
+    from conftest import run_cli
 
-    proc = subprocess.run([sys.executable, "-m", "expokit", *map(str, args)],
-                          capture_output=True, text=True, timeout=300, check=False)
+    proc = run_cli(*args)
     return proc.returncode, [ln for ln in proc.stderr.splitlines() if ln.strip()]
 
 
