@@ -35,15 +35,15 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import math
 import os
-import re
 import sys
 import types
 import typing
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar, Union
+
+import tomli_w
 
 from ..errors import InputError
 from ..io import atomic_path
@@ -380,56 +380,17 @@ def config_to_dict(cfg: Any) -> dict[str, Any]:
     raise InputError(f"config_to_dict needs a dataclass instance or a mapping, got {cfg!r}")
 
 
-_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
-
-
-def _toml_key(key: str) -> str:
-    return key if _BARE_KEY.match(key) else _toml_str(key)
-
-
-def _toml_str(text: str) -> str:
-    out = ['"']
-    for ch in text:
-        code = ord(ch)
-        if ch == '"':
-            out.append('\\"')
-        elif ch == "\\":
-            out.append("\\\\")
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif code < 0x20 or code == 0x7F:
-            out.append(f"\\u{code:04x}")
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
-
-
-def _toml_value(value: Any, key: str) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return repr(value)
-    if isinstance(value, str):
-        return _toml_str(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml_value(v, key) for v in value) + "]"
+def _without_nones(value: Any, key: str) -> Any:
+    """``value`` with None-valued table keys left out (TOML has no null); a None in an array
+    cannot be left out, so it is refused."""
     if isinstance(value, dict):
-        items = ", ".join(
-            f"{_toml_key(k)} = {_toml_value(v, key)}" for k, v in value.items() if v is not None
-        )
-        return "{" + items + "}"
-    if value is None:
-        raise InputError(f"config key '{key}' holds None inside an array; TOML cannot store it")
-    raise InputError(f"config key '{key}' holds {_describe(value)}, which TOML cannot store")
+        return {k: _without_nones(v, f"{key}.{k}" if key else k)
+                for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        if any(v is None for v in value):
+            raise InputError(f"config key '{key}' holds None inside an array; TOML cannot store it")
+        return [_without_nones(v, key) for v in value]
+    return value
 
 
 def _check_nones(cfg: Any, section: str) -> None:
@@ -450,22 +411,6 @@ def _check_nones(cfg: Any, section: str) -> None:
             _check_nones(value, dotted)
 
 
-def _toml_table(data: dict[str, Any], prefix: str, lines: list[str]) -> None:
-    tables = []
-    for key, value in data.items():
-        if value is None:
-            continue
-        if isinstance(value, dict):
-            tables.append((key, value))
-            continue
-        lines.append(f"{_toml_key(key)} = {_toml_value(value, prefix + key)}")
-    for key, value in tables:
-        name = f"{prefix}{_toml_key(key)}"
-        lines.append("")
-        lines.append(f"[{name}]")
-        _toml_table(value, name + ".", lines)
-
-
 def to_toml(cfg: Any) -> str:
     """Render a dataclass config (or plain mapping) as TOML text; None values are left out.
 
@@ -481,9 +426,11 @@ def to_toml(cfg: Any) -> str:
     """
     if dataclasses.is_dataclass(cfg) and not isinstance(cfg, type):
         _check_nones(cfg, "")
-    lines: list[str] = []
-    _toml_table(config_to_dict(cfg), "", lines)
-    return "\n".join(lines).lstrip("\n") + "\n"
+    data = _without_nones(config_to_dict(cfg), "")
+    try:
+        return tomli_w.dumps(data)
+    except TypeError as exc:
+        raise InputError(f"the config holds a value TOML cannot store ({exc})") from None
 
 
 def dump_config(cfg: Any, path: str | Path) -> None:
