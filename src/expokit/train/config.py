@@ -35,11 +35,12 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import inspect
 import os
 import sys
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar, Union
 
@@ -53,7 +54,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - python 3.10
     import tomli as tomllib
 
-__all__ = ["config_to_dict", "dump_config", "load_config"]
+__all__ = ["config_class_from", "config_to_dict", "dump_config", "load_config"]
 
 T = TypeVar("T")
 
@@ -340,6 +341,46 @@ def load_config(
         data = _with_overrides(cls, dict(data), overrides)
         origin += " with overrides " + ", ".join(sorted(overrides))
     return _Converter(origin).build(cls, data, "")
+
+
+def config_class_from(func: Callable[..., Any], name: str, *, module: str) -> type:
+    """A frozen dataclass with one field per keyword-only parameter of ``func``, same defaults.
+
+    A model's config section is made from its constructor this way, so the defaults live in
+    one place (the model) and a TOML section of the model's arguments is checked like any other.
+
+    Args:
+        func: a callable whose keyword-only parameters all have a type hint and a default
+            (e.g. ``DeepFuse.__init__``).
+        name: the class name.
+        module: the module the class is reported in (``__name__`` of the caller).
+
+    Returns:
+        The dataclass type.
+
+    Example:
+        >>> def make(*, width: int = 16, gain: float = 0.5) -> None: ...
+        >>> Cfg = config_class_from(make, "Cfg", module=__name__)
+        >>> Cfg()
+        Cfg(width=16, gain=0.5)
+        >>> load_config(Cfg, {"widht": 3})
+        Traceback (most recent call last):
+        ...
+        expokit.errors.InputError: unknown key 'widht' in the top level of the given mapping; \
+did you mean 'width'? Valid keys in the top level: width, gain
+    """
+    hints = typing.get_type_hints(func)
+    fields = []
+    for p in inspect.signature(func).parameters.values():
+        if p.kind is not inspect.Parameter.KEYWORD_ONLY:
+            continue
+        if p.default is inspect.Parameter.empty or p.name not in hints:
+            raise InputError(f"{func.__qualname__}: parameter {p.name!r} needs a type hint and a "
+                             "default to become a config field")
+        fields.append((p.name, hints[p.name], dataclasses.field(default=p.default)))
+    cls = dataclasses.make_dataclass(name, fields, frozen=True)
+    cls.__module__ = module  # make_dataclass's own ``module`` argument needs Python 3.12
+    return cls
 
 
 def _plain(value: Any) -> Any:
