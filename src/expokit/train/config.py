@@ -44,6 +44,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar, Union
 
+import dacite
 import tomli_w
 
 from ..errors import InputError
@@ -127,131 +128,150 @@ def _field_types(cls: type) -> dict[str, Any]:
         ) from None
 
 
-class _Converter:
-    def __init__(self, origin: str) -> None:
-        self.origin = origin
+def _inner_dataclasses(tp: Any) -> list[type]:
+    """The dataclass types a field of type ``tp`` may hold a table of (itself, in a union,
+    as the items of a tuple)."""
+    if dataclasses.is_dataclass(tp) and isinstance(tp, type):
+        return [tp]
+    return [c for a in typing.get_args(tp) if a is not Ellipsis for c in _inner_dataclasses(a)]
 
-    def fail(self, key: str, tp: Any, value: Any, hint: str = "") -> InputError:
-        msg = f"key '{key}' in {self.origin}: expected {_type_name(tp)}, got {_describe(value)}"
-        return InputError(msg + (f"; {hint}" if hint else "; fix the value in the config"))
 
-    def convert(self, tp: Any, value: Any, key: str) -> Any:
-        if tp is Any:
-            return value
-        if dataclasses.is_dataclass(tp) and isinstance(tp, type):
-            if isinstance(value, tp):
-                return value
-            if not isinstance(value, Mapping):
-                raise self.fail(key, tp, value, f"write it as a table [{key}]")
-            return self.build(tp, value, key)
-        origin = typing.get_origin(tp)
-        args = typing.get_args(tp)
-        if _is_union(tp):
-            if value is None:
-                if type(None) in args:
-                    return None
-                raise self.fail(key, tp, value)
-            errors = []
-            for arg in args:
-                if arg is type(None):
-                    continue
-                try:
-                    return self.convert(arg, value, key)
-                except InputError as exc:
-                    errors.append(exc)
-            if len(errors) == 1:
-                raise errors[0]
-            raise self.fail(key, tp, value)
-        if origin is Literal:
-            for choice in args:
-                if value == choice and type(value) is type(choice):
-                    return choice
-            choices = ", ".join(repr(a) for a in args)
-            raise self.fail(key, tp, value, f"choose one of {choices}")
-        if origin is tuple:
-            if isinstance(value, str) or not isinstance(value, (list, tuple)):
-                raise self.fail(key, tp, value, "write it as an array [a, b, ...]")
-            if len(args) == 2 and args[1] is Ellipsis:
-                return tuple(self.convert(args[0], v, f"{key}[{i}]") for i, v in enumerate(value))
-            if args == ((),):  # tuple[()]
-                args = ()
-            if args and len(value) != len(args):
-                raise self.fail(key, tp, value, f"give exactly {len(args)} values")
-            if not args:
-                return tuple(value)
-            return tuple(
-                self.convert(a, v, f"{key}[{i}]")
-                for i, (a, v) in enumerate(zip(args, value, strict=True))
-            )
-        if origin in (dict, Mapping, typing.get_origin(Mapping[str, int])):
-            if not isinstance(value, Mapping):
-                raise self.fail(key, tp, value, f"write it as a table [{key}]")
-            ktp, vtp = args if args else (str, Any)
-            return {
-                self.convert(ktp, k, key): self.convert(vtp, v, f"{key}.{k}")
-                for k, v in value.items()
-            }
-        if origin in (list, set, frozenset) or tp in (list, set, frozenset):
+def _check_keys(cls: type, data: Any, section: str, origin: str, local: dict[str, Any]) -> None:
+    """Unknown keys (with the closest valid one) and missing required keys of every table,
+    before dacite builds the classes; ``local`` collects the config classes met (for dacite's
+    forward references of classes defined in a function)."""
+    if not isinstance(data, Mapping):
+        return  # dacite reports the wrong type
+    local[cls.__name__] = cls
+    hints = _field_types(cls)
+    fields = [f for f in dataclasses.fields(cls) if f.init]
+    names = [f.name for f in fields]
+    for key in data:
+        if not isinstance(key, str) or key not in names:
+            close = difflib.get_close_matches(str(key), names, n=1)
+            hint = f"did you mean '{close[0]}'? " if close else ""
             raise InputError(
-                f"config field '{key}' is declared as {_type_name(tp)}; frozen configs use "
+                f"unknown key '{key}' in {_where(section, origin)}; "
+                f"{hint}Valid keys in {f'[{section}]' if section else 'the top level'}: "
+                f"{', '.join(names)}"
+            )
+    for f in fields:
+        tp = hints[f.name]
+        dotted = f"{section}.{f.name}" if section else f.name
+        if typing.get_origin(tp) in (list, set, frozenset) or tp in (list, set, frozenset):
+            raise InputError(
+                f"config field '{dotted}' is declared as {_type_name(tp)}; frozen configs use "
                 "tuple[...] for sequences (a programming error in the config class)"
             )
-        if tp is type(None):
-            if value is None:
-                return None
-            raise self.fail(key, tp, value)
-        if tp is bool:
-            if isinstance(value, bool):
-                return value
-            raise self.fail(key, tp, value, "write true or false")
-        if tp is int:
-            if isinstance(value, int) and not isinstance(value, bool):
-                return value
-            if isinstance(value, float) and value.is_integer() and not isinstance(value, bool):
-                raise self.fail(key, tp, value, f"write it without a decimal point: {int(value)}")
-            raise self.fail(key, tp, value)
-        if tp is float:
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                return float(value)
-            raise self.fail(key, tp, value)
-        if tp is str:
-            if isinstance(value, str):
-                return value
-            raise self.fail(key, tp, value, 'write it in quotes: "..."')
-        if isinstance(tp, type) and issubclass(tp, Path):
-            if isinstance(value, (str, Path)):
-                return tp(value)
-            raise self.fail(key, tp, value, 'write the path in quotes: "..."')
-        if isinstance(tp, type):
-            if isinstance(value, tp):
-                return value
-            raise self.fail(key, tp, value)
-        raise InputError(f"config field '{key}' has an unsupported type {_type_name(tp)}")
+        if f.name not in data:
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise InputError(
+                    f"required key '{dotted}' is missing from {origin}; add it "
+                    f"({_type_name(tp)})"
+                )
+            continue
+        value = data[f.name]
+        for inner in _inner_dataclasses(tp):
+            items = value if typing.get_origin(tp) is tuple and isinstance(value, list) else [value]
+            for i, item in enumerate(items):
+                where = f"{dotted}[{i}]" if items is value else dotted
+                if isinstance(item, Mapping):
+                    _check_keys(inner, item, where, origin, local)
 
-    def build(self, cls: type, data: Mapping[str, Any], section: str) -> Any:
-        hints = _field_types(cls)
-        fields = [f for f in dataclasses.fields(cls) if f.init]
-        names = [f.name for f in fields]
-        for key in data:
-            if not isinstance(key, str) or key not in names:
-                close = difflib.get_close_matches(str(key), names, n=1)
-                hint = f"did you mean '{close[0]}'? " if close else ""
-                raise InputError(
-                    f"unknown key '{key}' in {_where(section, self.origin)}; "
-                    f"{hint}Valid keys in {f'[{section}]' if section else 'the top level'}: "
-                    f"{', '.join(names)}"
-                )
-        kwargs = {}
-        for f in fields:
-            dotted = f"{section}.{f.name}" if section else f.name
-            if f.name in data:
-                kwargs[f.name] = self.convert(hints[f.name], data[f.name], dotted)
-            elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                raise InputError(
-                    f"required key '{dotted}' is missing from {self.origin}; add it "
-                    f"({_type_name(hints[f.name])})"
-                )
-        return cls(**kwargs)
+
+def _as_float(value: Any) -> Any:
+    """TOML writes ``1`` for a float field as an integer: accept it (but not a bool)."""
+    return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+class _NotInt:
+    """A bool given for an int field (Python counts bools as ints; a config does not)."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+def _as_int(value: Any) -> Any:
+    return _NotInt(value) if isinstance(value, bool) else value
+
+
+def _as_path(value: Any) -> Any:
+    return Path(value) if isinstance(value, str) else value
+
+
+def _fits(value: Any, tp: Any) -> bool:
+    if tp is float:
+        value = _as_float(value)
+    if tp is int and isinstance(value, bool):
+        return False
+    return dacite.types.is_instance(value, tp)
+
+
+def _pinpoint(tp: Any, value: Any, key: str) -> tuple[Any, Any, str]:
+    """The innermost ``(type, value, key)`` of a wrong value: an array item or a table entry."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    options = [a for a in args if a is not type(None)] if _is_union(tp) else []
+    if len(options) == 1 and value is not None:  # ``X | None`` given something else than X
+        return _pinpoint(options[0], value, key)
+    if origin is tuple and isinstance(value, (list, tuple)) and not isinstance(value, str):
+        items = [args[0]] * len(value) if len(args) == 2 and args[1] is Ellipsis else list(args)
+        if len(items) == len(value):
+            for i, (t, v) in enumerate(zip(items, value, strict=True)):
+                if not _fits(v, t):
+                    return _pinpoint(t, v, f"{key}[{i}]")
+    if origin in (dict, Mapping, typing.get_origin(Mapping[str, int])) and isinstance(
+        value, Mapping
+    ):
+        for k, v in value.items():
+            if len(args) == 2 and not _fits(v, args[1]):
+                return _pinpoint(args[1], v, f"{key}.{k}")
+    return tp, value, key
+
+
+def _hint(tp: Any, value: Any, key: str) -> str:
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if tp is int and isinstance(value, float) and value.is_integer():
+        return f"write it without a decimal point: {int(value)}"
+    if tp is bool:
+        return "write true or false"
+    if tp is str or (isinstance(tp, type) and issubclass(tp, Path)):
+        return 'write it in quotes: "..."'
+    if origin is Literal:
+        return f"choose one of {', '.join(repr(a) for a in args)}"
+    if origin is tuple:
+        if isinstance(value, str) or not isinstance(value, (list, tuple)):
+            return "write it as an array [a, b, ...]"
+        if args and args[-1] is not Ellipsis and len(value) != len(args):
+            return f"give exactly {len(args)} values"
+    if (dataclasses.is_dataclass(tp) or origin in (dict, Mapping)) and not isinstance(
+        value, Mapping
+    ):
+        return f"write it as a table [{key}]"
+    return "fix the value in the config"
+
+
+def _build(cls: type, data: Mapping[str, Any], origin: str) -> Any:
+    """``cls`` from ``data`` by dacite (strict: no unknown keys, every type checked)."""
+    local: dict[str, Any] = {}
+    _check_keys(cls, data, "", origin, local)
+    config = dacite.Config(strict=True, cast=[tuple], forward_references=local,
+                           type_hooks={float: _as_float, int: _as_int, Path: _as_path})
+    try:
+        return dacite.from_dict(cls, data, config=config)
+    except dacite.WrongTypeError as exc:
+        # the value as given (dacite has cast arrays, and a string, to tuples by then)
+        value: Any = data
+        for part in (exc.field_path or "").split("."):
+            if not (isinstance(value, Mapping) and part in value):
+                value = exc.value.value if isinstance(exc.value, _NotInt) else exc.value
+                break
+            value = value[part]
+        tp, value, key = _pinpoint(exc.field_type, value, exc.field_path or "")
+        raise InputError(f"key '{key}' in {origin}: expected {_type_name(tp)}, got "
+                         f"{_describe(value)}; {_hint(tp, value, key)}") from None
+    except dacite.DaciteError as exc:  # a type dacite cannot build: a bug in the config class
+        raise InputError(f"config class {cls.__qualname__} cannot be loaded from {origin} "
+                         f"({exc})") from None
 
 
 def _with_overrides(
@@ -340,7 +360,7 @@ def load_config(
     if overrides:
         data = _with_overrides(cls, dict(data), overrides)
         origin += " with overrides " + ", ".join(sorted(overrides))
-    return _Converter(origin).build(cls, data, "")
+    return _build(cls, data, origin)
 
 
 def config_class_from(func: Callable[..., Any], name: str, *, module: str) -> type:
