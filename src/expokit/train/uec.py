@@ -30,7 +30,6 @@ weights with their data record.
 
 from __future__ import annotations
 
-import logging
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -56,8 +55,6 @@ from .simulate import (
     random_camera,
     simulate_exposures,
 )
-
-logger = logging.getLogger(__name__)
 
 #: MEFB scenes that are Ma 2015 sequences (folder names, compared case-insensitively).
 MA2015_IN_MEFB = ("Balloons", "BelgiumHouse", "Candle", "Cave", "ChineseGarden", "Farmhouse",
