@@ -62,6 +62,7 @@ from .loop import LoopConfig
 from .recipe import FinishedRun, Recipe, export_run, load_run_config, train_function
 
 __all__ = [
+    "RECIPE",
     "DataConfig",
     "DeepFuseTrainConfig",
     "ModelConfig",
