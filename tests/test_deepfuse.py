@@ -167,12 +167,36 @@ def test_fuse_deepfuse_colour_keeps_the_saturated_chroma():
     assert np.abs(out - (red + (0.5 - y_red))).max() < 1e-5
 
 
-def test_grey_and_identical_inputs():
+def _averaging_net() -> DeepFuse:
+    """A DeepFuse set by hand to output the mean of its N = 2 input Y channels.
+
+    C1..C4 pass channel 0 through (centre tap 1, everything else 0; the inputs are >= 0, so
+    the ReLUs change nothing), the features of the two exposures are summed, C5 halves the sum.
+    """
+    net = DeepFuse().eval()
+    with torch.no_grad():
+        for conv in (net.c1, net.c2, net.c3, net.c4, net.c5):
+            conv.weight.zero_()
+            conv.bias.zero_()
+            k = conv.weight.shape[-1] // 2
+            conv.weight[0, 0, k, k] = 1.0
+        net.c5.weight[0, 0, net.c5.weight.shape[-1] // 2, net.c5.weight.shape[-1] // 2] = 0.5
+    return net
+
+
+def test_grey_inputs_give_a_one_channel_fusion_and_identical_inputs_come_back():
+    # independent reference: with a network that averages its inputs, fusing two grey images
+    # must give exactly their NumPy mean in one channel (no chroma is invented), and fusing an
+    # image with itself must return the image.
     rng = np.random.default_rng(0)
     g = (rng.random((40, 50)) * 255).astype(np.uint8)
-    out = fuse_deepfuse([g, g], weights=_net(), threads=1)
-    assert out.shape == (40, 50, 1)
-    assert out.dtype == np.float32 and 0.0 <= out.min() and out.max() <= 1.0
+    h = (rng.random((40, 50)) * 255).astype(np.uint8)
+    net = _averaging_net()
+    same = fuse_deepfuse([g, g], weights=net, threads=1, tile=32, overlap=8)
+    assert same.shape == (40, 50, 1) and same.dtype == np.float32
+    np.testing.assert_allclose(same[..., 0], g / 255.0, atol=1e-6)
+    mixed = fuse_deepfuse([g, h], weights=net, threads=1, tile=32, overlap=8)
+    np.testing.assert_allclose(mixed[..., 0], (g / 255.0 + h / 255.0) / 2, atol=1e-6)
 
 
 def test_bad_input_errors():

@@ -2,7 +2,8 @@
 
 The simulator (:mod:`expokit.train.simulate`) and the config loader
 (:mod:`expokit.train.config`) need only NumPy and OpenCV; the loop (:mod:`expokit.train.loop`)
-needs PyTorch and is imported on first use.
+needs PyTorch and is imported on first use. :data:`RECIPES` lists the models that can be
+trained (:mod:`expokit.train.recipe`); :func:`run_recipe` trains one of them by name.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from .config import config_to_dict, dump_config, load_config
+from .recipe import RECIPES, Recipe, RecipeEntry, run_recipe
 from .simulate import (
     Camera,
     SimulatedBracket,
@@ -19,9 +21,9 @@ from .simulate import (
     simulate_exposures,
 )
 
-__all__ = ["Camera", "LoopConfig", "SimulatedBracket", "TrainResult", "config_to_dict",
-           "dump_config", "load_config", "load_radiance", "random_camera", "simulate_bracket",
-           "simulate_exposures", "train"]
+__all__ = ["RECIPES", "Camera", "LoopConfig", "Recipe", "RecipeEntry", "SimulatedBracket",
+           "TrainResult", "config_to_dict", "dump_config", "load_config", "load_radiance",
+           "random_camera", "run_recipe", "simulate_bracket", "simulate_exposures", "train"]
 
 _LAZY = {"LoopConfig", "TrainResult", "train"}
 

@@ -35,15 +35,17 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import math
+import inspect
 import os
-import re
 import sys
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar, Union
+
+import dacite
+import tomli_w
 
 from ..errors import InputError
 from ..io import atomic_path
@@ -53,7 +55,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - python 3.10
     import tomli as tomllib
 
-__all__ = ["config_to_dict", "dump_config", "load_config"]
+__all__ = ["config_class_from", "config_to_dict", "dump_config", "load_config"]
 
 T = TypeVar("T")
 
@@ -126,131 +128,150 @@ def _field_types(cls: type) -> dict[str, Any]:
         ) from None
 
 
-class _Converter:
-    def __init__(self, origin: str) -> None:
-        self.origin = origin
+def _inner_dataclasses(tp: Any) -> list[type]:
+    """The dataclass types a field of type ``tp`` may hold a table of (itself, in a union,
+    as the items of a tuple)."""
+    if dataclasses.is_dataclass(tp) and isinstance(tp, type):
+        return [tp]
+    return [c for a in typing.get_args(tp) if a is not Ellipsis for c in _inner_dataclasses(a)]
 
-    def fail(self, key: str, tp: Any, value: Any, hint: str = "") -> InputError:
-        msg = f"key '{key}' in {self.origin}: expected {_type_name(tp)}, got {_describe(value)}"
-        return InputError(msg + (f"; {hint}" if hint else "; fix the value in the config"))
 
-    def convert(self, tp: Any, value: Any, key: str) -> Any:
-        if tp is Any:
-            return value
-        if dataclasses.is_dataclass(tp) and isinstance(tp, type):
-            if isinstance(value, tp):
-                return value
-            if not isinstance(value, Mapping):
-                raise self.fail(key, tp, value, f"write it as a table [{key}]")
-            return self.build(tp, value, key)
-        origin = typing.get_origin(tp)
-        args = typing.get_args(tp)
-        if _is_union(tp):
-            if value is None:
-                if type(None) in args:
-                    return None
-                raise self.fail(key, tp, value)
-            errors = []
-            for arg in args:
-                if arg is type(None):
-                    continue
-                try:
-                    return self.convert(arg, value, key)
-                except InputError as exc:
-                    errors.append(exc)
-            if len(errors) == 1:
-                raise errors[0]
-            raise self.fail(key, tp, value)
-        if origin is Literal:
-            for choice in args:
-                if value == choice and type(value) is type(choice):
-                    return choice
-            choices = ", ".join(repr(a) for a in args)
-            raise self.fail(key, tp, value, f"choose one of {choices}")
-        if origin is tuple:
-            if isinstance(value, str) or not isinstance(value, (list, tuple)):
-                raise self.fail(key, tp, value, "write it as an array [a, b, ...]")
-            if len(args) == 2 and args[1] is Ellipsis:
-                return tuple(self.convert(args[0], v, f"{key}[{i}]") for i, v in enumerate(value))
-            if args == ((),):  # tuple[()]
-                args = ()
-            if args and len(value) != len(args):
-                raise self.fail(key, tp, value, f"give exactly {len(args)} values")
-            if not args:
-                return tuple(value)
-            return tuple(
-                self.convert(a, v, f"{key}[{i}]")
-                for i, (a, v) in enumerate(zip(args, value, strict=True))
-            )
-        if origin in (dict, Mapping, typing.get_origin(Mapping[str, int])):
-            if not isinstance(value, Mapping):
-                raise self.fail(key, tp, value, f"write it as a table [{key}]")
-            ktp, vtp = args if args else (str, Any)
-            return {
-                self.convert(ktp, k, key): self.convert(vtp, v, f"{key}.{k}")
-                for k, v in value.items()
-            }
-        if origin in (list, set, frozenset) or tp in (list, set, frozenset):
+def _check_keys(cls: type, data: Any, section: str, origin: str, local: dict[str, Any]) -> None:
+    """Unknown keys (with the closest valid one) and missing required keys of every table,
+    before dacite builds the classes; ``local`` collects the config classes met (for dacite's
+    forward references of classes defined in a function)."""
+    if not isinstance(data, Mapping):
+        return  # dacite reports the wrong type
+    local[cls.__name__] = cls
+    hints = _field_types(cls)
+    fields = [f for f in dataclasses.fields(cls) if f.init]
+    names = [f.name for f in fields]
+    for key in data:
+        if not isinstance(key, str) or key not in names:
+            close = difflib.get_close_matches(str(key), names, n=1)
+            hint = f"did you mean '{close[0]}'? " if close else ""
             raise InputError(
-                f"config field '{key}' is declared as {_type_name(tp)}; frozen configs use "
+                f"unknown key '{key}' in {_where(section, origin)}; "
+                f"{hint}Valid keys in {f'[{section}]' if section else 'the top level'}: "
+                f"{', '.join(names)}"
+            )
+    for f in fields:
+        tp = hints[f.name]
+        dotted = f"{section}.{f.name}" if section else f.name
+        if typing.get_origin(tp) in (list, set, frozenset) or tp in (list, set, frozenset):
+            raise InputError(
+                f"config field '{dotted}' is declared as {_type_name(tp)}; frozen configs use "
                 "tuple[...] for sequences (a programming error in the config class)"
             )
-        if tp is type(None):
-            if value is None:
-                return None
-            raise self.fail(key, tp, value)
-        if tp is bool:
-            if isinstance(value, bool):
-                return value
-            raise self.fail(key, tp, value, "write true or false")
-        if tp is int:
-            if isinstance(value, int) and not isinstance(value, bool):
-                return value
-            if isinstance(value, float) and value.is_integer() and not isinstance(value, bool):
-                raise self.fail(key, tp, value, f"write it without a decimal point: {int(value)}")
-            raise self.fail(key, tp, value)
-        if tp is float:
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                return float(value)
-            raise self.fail(key, tp, value)
-        if tp is str:
-            if isinstance(value, str):
-                return value
-            raise self.fail(key, tp, value, 'write it in quotes: "..."')
-        if isinstance(tp, type) and issubclass(tp, Path):
-            if isinstance(value, (str, Path)):
-                return tp(value)
-            raise self.fail(key, tp, value, 'write the path in quotes: "..."')
-        if isinstance(tp, type):
-            if isinstance(value, tp):
-                return value
-            raise self.fail(key, tp, value)
-        raise InputError(f"config field '{key}' has an unsupported type {_type_name(tp)}")
+        if f.name not in data:
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise InputError(
+                    f"required key '{dotted}' is missing from {origin}; add it "
+                    f"({_type_name(tp)})"
+                )
+            continue
+        value = data[f.name]
+        for inner in _inner_dataclasses(tp):
+            items = value if typing.get_origin(tp) is tuple and isinstance(value, list) else [value]
+            for i, item in enumerate(items):
+                where = f"{dotted}[{i}]" if items is value else dotted
+                if isinstance(item, Mapping):
+                    _check_keys(inner, item, where, origin, local)
 
-    def build(self, cls: type, data: Mapping[str, Any], section: str) -> Any:
-        hints = _field_types(cls)
-        fields = [f for f in dataclasses.fields(cls) if f.init]
-        names = [f.name for f in fields]
-        for key in data:
-            if not isinstance(key, str) or key not in names:
-                close = difflib.get_close_matches(str(key), names, n=1)
-                hint = f"did you mean '{close[0]}'? " if close else ""
-                raise InputError(
-                    f"unknown key '{key}' in {_where(section, self.origin)}; "
-                    f"{hint}Valid keys in {f'[{section}]' if section else 'the top level'}: "
-                    f"{', '.join(names)}"
-                )
-        kwargs = {}
-        for f in fields:
-            dotted = f"{section}.{f.name}" if section else f.name
-            if f.name in data:
-                kwargs[f.name] = self.convert(hints[f.name], data[f.name], dotted)
-            elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                raise InputError(
-                    f"required key '{dotted}' is missing from {self.origin}; add it "
-                    f"({_type_name(hints[f.name])})"
-                )
-        return cls(**kwargs)
+
+def _as_float(value: Any) -> Any:
+    """TOML writes ``1`` for a float field as an integer: accept it (but not a bool)."""
+    return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+class _NotInt:
+    """A bool given for an int field (Python counts bools as ints; a config does not)."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+def _as_int(value: Any) -> Any:
+    return _NotInt(value) if isinstance(value, bool) else value
+
+
+def _as_path(value: Any) -> Any:
+    return Path(value) if isinstance(value, str) else value
+
+
+def _fits(value: Any, tp: Any) -> bool:
+    if tp is float:
+        value = _as_float(value)
+    if tp is int and isinstance(value, bool):
+        return False
+    return dacite.types.is_instance(value, tp)
+
+
+def _pinpoint(tp: Any, value: Any, key: str) -> tuple[Any, Any, str]:
+    """The innermost ``(type, value, key)`` of a wrong value: an array item or a table entry."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    options = [a for a in args if a is not type(None)] if _is_union(tp) else []
+    if len(options) == 1 and value is not None:  # ``X | None`` given something else than X
+        return _pinpoint(options[0], value, key)
+    if origin is tuple and isinstance(value, (list, tuple)) and not isinstance(value, str):
+        items = [args[0]] * len(value) if len(args) == 2 and args[1] is Ellipsis else list(args)
+        if len(items) == len(value):
+            for i, (t, v) in enumerate(zip(items, value, strict=True)):
+                if not _fits(v, t):
+                    return _pinpoint(t, v, f"{key}[{i}]")
+    if origin in (dict, Mapping, typing.get_origin(Mapping[str, int])) and isinstance(
+        value, Mapping
+    ):
+        for k, v in value.items():
+            if len(args) == 2 and not _fits(v, args[1]):
+                return _pinpoint(args[1], v, f"{key}.{k}")
+    return tp, value, key
+
+
+def _hint(tp: Any, value: Any, key: str) -> str:
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if tp is int and isinstance(value, float) and value.is_integer():
+        return f"write it without a decimal point: {int(value)}"
+    if tp is bool:
+        return "write true or false"
+    if tp is str or (isinstance(tp, type) and issubclass(tp, Path)):
+        return 'write it in quotes: "..."'
+    if origin is Literal:
+        return f"choose one of {', '.join(repr(a) for a in args)}"
+    if origin is tuple:
+        if isinstance(value, str) or not isinstance(value, (list, tuple)):
+            return "write it as an array [a, b, ...]"
+        if args and args[-1] is not Ellipsis and len(value) != len(args):
+            return f"give exactly {len(args)} values"
+    if (dataclasses.is_dataclass(tp) or origin in (dict, Mapping)) and not isinstance(
+        value, Mapping
+    ):
+        return f"write it as a table [{key}]"
+    return "fix the value in the config"
+
+
+def _build(cls: type, data: Mapping[str, Any], origin: str) -> Any:
+    """``cls`` from ``data`` by dacite (strict: no unknown keys, every type checked)."""
+    local: dict[str, Any] = {}
+    _check_keys(cls, data, "", origin, local)
+    config = dacite.Config(strict=True, cast=[tuple], forward_references=local,
+                           type_hooks={float: _as_float, int: _as_int, Path: _as_path})
+    try:
+        return dacite.from_dict(cls, data, config=config)
+    except dacite.WrongTypeError as exc:
+        # the value as given (dacite has cast arrays, and a string, to tuples by then)
+        value: Any = data
+        for part in (exc.field_path or "").split("."):
+            if not (isinstance(value, Mapping) and part in value):
+                value = exc.value.value if isinstance(exc.value, _NotInt) else exc.value
+                break
+            value = value[part]
+        tp, value, key = _pinpoint(exc.field_type, value, exc.field_path or "")
+        raise InputError(f"key '{key}' in {origin}: expected {_type_name(tp)}, got "
+                         f"{_describe(value)}; {_hint(tp, value, key)}") from None
+    except dacite.DaciteError as exc:  # a type dacite cannot build: a bug in the config class
+        raise InputError(f"config class {cls.__qualname__} cannot be loaded from {origin} "
+                         f"({exc})") from None
 
 
 def _with_overrides(
@@ -339,7 +360,47 @@ def load_config(
     if overrides:
         data = _with_overrides(cls, dict(data), overrides)
         origin += " with overrides " + ", ".join(sorted(overrides))
-    return _Converter(origin).build(cls, data, "")
+    return _build(cls, data, origin)
+
+
+def config_class_from(func: Callable[..., Any], name: str, *, module: str) -> type:
+    """A frozen dataclass with one field per keyword-only parameter of ``func``, same defaults.
+
+    A model's config section is made from its constructor this way, so the defaults live in
+    one place (the model) and a TOML section of the model's arguments is checked like any other.
+
+    Args:
+        func: a callable whose keyword-only parameters all have a type hint and a default
+            (e.g. ``DeepFuse.__init__``).
+        name: the class name.
+        module: the module the class is reported in (``__name__`` of the caller).
+
+    Returns:
+        The dataclass type.
+
+    Example:
+        >>> def make(*, width: int = 16, gain: float = 0.5) -> None: ...
+        >>> Cfg = config_class_from(make, "Cfg", module=__name__)
+        >>> Cfg()
+        Cfg(width=16, gain=0.5)
+        >>> load_config(Cfg, {"widht": 3})
+        Traceback (most recent call last):
+        ...
+        expokit.errors.InputError: unknown key 'widht' in the top level of the given mapping; \
+did you mean 'width'? Valid keys in the top level: width, gain
+    """
+    hints = typing.get_type_hints(func)
+    fields = []
+    for p in inspect.signature(func).parameters.values():
+        if p.kind is not inspect.Parameter.KEYWORD_ONLY:
+            continue
+        if p.default is inspect.Parameter.empty or p.name not in hints:
+            raise InputError(f"{func.__qualname__}: parameter {p.name!r} needs a type hint and a "
+                             "default to become a config field")
+        fields.append((p.name, hints[p.name], dataclasses.field(default=p.default)))
+    cls = dataclasses.make_dataclass(name, fields, frozen=True)
+    cls.__module__ = module  # make_dataclass's own ``module`` argument needs Python 3.12
+    return cls
 
 
 def _plain(value: Any) -> Any:
@@ -380,56 +441,17 @@ def config_to_dict(cfg: Any) -> dict[str, Any]:
     raise InputError(f"config_to_dict needs a dataclass instance or a mapping, got {cfg!r}")
 
 
-_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
-
-
-def _toml_key(key: str) -> str:
-    return key if _BARE_KEY.match(key) else _toml_str(key)
-
-
-def _toml_str(text: str) -> str:
-    out = ['"']
-    for ch in text:
-        code = ord(ch)
-        if ch == '"':
-            out.append('\\"')
-        elif ch == "\\":
-            out.append("\\\\")
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif code < 0x20 or code == 0x7F:
-            out.append(f"\\u{code:04x}")
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
-
-
-def _toml_value(value: Any, key: str) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return repr(value)
-    if isinstance(value, str):
-        return _toml_str(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml_value(v, key) for v in value) + "]"
+def _without_nones(value: Any, key: str) -> Any:
+    """``value`` with None-valued table keys left out (TOML has no null); a None in an array
+    cannot be left out, so it is refused."""
     if isinstance(value, dict):
-        items = ", ".join(
-            f"{_toml_key(k)} = {_toml_value(v, key)}" for k, v in value.items() if v is not None
-        )
-        return "{" + items + "}"
-    if value is None:
-        raise InputError(f"config key '{key}' holds None inside an array; TOML cannot store it")
-    raise InputError(f"config key '{key}' holds {_describe(value)}, which TOML cannot store")
+        return {k: _without_nones(v, f"{key}.{k}" if key else k)
+                for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        if any(v is None for v in value):
+            raise InputError(f"config key '{key}' holds None inside an array; TOML cannot store it")
+        return [_without_nones(v, key) for v in value]
+    return value
 
 
 def _check_nones(cfg: Any, section: str) -> None:
@@ -450,22 +472,6 @@ def _check_nones(cfg: Any, section: str) -> None:
             _check_nones(value, dotted)
 
 
-def _toml_table(data: dict[str, Any], prefix: str, lines: list[str]) -> None:
-    tables = []
-    for key, value in data.items():
-        if value is None:
-            continue
-        if isinstance(value, dict):
-            tables.append((key, value))
-            continue
-        lines.append(f"{_toml_key(key)} = {_toml_value(value, prefix + key)}")
-    for key, value in tables:
-        name = f"{prefix}{_toml_key(key)}"
-        lines.append("")
-        lines.append(f"[{name}]")
-        _toml_table(value, name + ".", lines)
-
-
 def to_toml(cfg: Any) -> str:
     """Render a dataclass config (or plain mapping) as TOML text; None values are left out.
 
@@ -481,9 +487,11 @@ def to_toml(cfg: Any) -> str:
     """
     if dataclasses.is_dataclass(cfg) and not isinstance(cfg, type):
         _check_nones(cfg, "")
-    lines: list[str] = []
-    _toml_table(config_to_dict(cfg), "", lines)
-    return "\n".join(lines).lstrip("\n") + "\n"
+    data = _without_nones(config_to_dict(cfg), "")
+    try:
+        return tomli_w.dumps(data)
+    except TypeError as exc:
+        raise InputError(f"the config holds a value TOML cannot store ({exc})") from None
 
 
 def dump_config(cfg: Any, path: str | Path) -> None:

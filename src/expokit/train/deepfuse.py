@@ -53,14 +53,16 @@ from torch import Tensor
 
 from ..color import rgb_to_ycbcr
 from ..errors import InputError, MissingResourceError
-from ..io import atomic_path, read_image
+from ..io import read_image
 from ..models.deepfuse import DeepFuse
 from ..nn.losses import mef_ssim_loss
-from .config import config_to_dict, default_data_root, load_config
+from .config import config_class_from, config_to_dict, default_data_root
 from .heldout import SceneList, list_mefb_scenes
-from .loop import CHECKPOINT_NAME, LoopConfig, TrainResult, train
+from .loop import LoopConfig
+from .recipe import FinishedRun, Recipe, export_run, load_run_config, train_function
 
 __all__ = [
+    "RECIPE",
     "DataConfig",
     "DeepFuseTrainConfig",
     "ModelConfig",
@@ -77,19 +79,9 @@ logger = logging.getLogger(__name__)
 # ---------------------------------------------------------------------------------------------
 # Configs
 # ---------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ModelConfig:
-    """DeepFuse layer sizes (defaults: the paper's network, 88,961 parameters)."""
-
-    c1: int = 16
-    c2: int = 32
-    c3: int = 32
-    c4: int = 16
-    k1: int = 5
-    k2: int = 7
-    k3: int = 7
-    k4: int = 5
-    k5: int = 5
+#: DeepFuse's layer sizes: one field per keyword argument of :class:`DeepFuse`, with its
+#: default (the paper's network, 88,961 parameters).
+ModelConfig = config_class_from(DeepFuse.__init__, "ModelConfig", module=__name__)
 
 
 @dataclass(frozen=True)
@@ -365,59 +357,12 @@ def _model(cfg: DeepFuseTrainConfig) -> DeepFuse:
 def load_train_config(config: str | Path | Mapping[str, Any] | None,
                       overrides: Mapping[str, Any] | None = None) -> DeepFuseTrainConfig:
     """The resolved run config: file (or mapping, or defaults) plus dotted overrides."""
-    return load_config(DeepFuseTrainConfig, config, **dict(overrides or {}))
+    return load_run_config("deepfuse", config, overrides)
 
 
-def train_deepfuse(
-    config: str | Path | None,
-    out_dir: str | Path,
-    *,
-    resume: bool = True,
-    overrides: Mapping[str, Any] | None = None,
-    progress: bool = True,
-) -> TrainResult:
-    """Train DeepFuse (see the module docstring) into ``out_dir``.
-
-    Args:
-        config: a TOML file (``configs/deepfuse.toml``) or None for the defaults.
-        out_dir: run folder (checkpoint, ``config.toml``, ``log.csv``, ``data.json``).
-        resume: continue from ``out_dir/checkpoint.pt`` when present.
-        overrides: dotted keys, e.g. ``{"loop.steps": 20, "data.sim_pool": 8}``.
-        progress: show a progress bar.
-
-    Returns:
-        The loop's :class:`~expokit.train.loop.TrainResult`; ``val["mef_ssim"]`` is the
-        validation score.
-
-    Raises:
-        InputError: a bad config, a validation scene that is not usable.
-        MissingResourceError: the data folders are absent.
-    """
-    import json
-
-    cfg = load_train_config(config, overrides)
-    torch.manual_seed(cfg.loop.seed)
-    model = _model(cfg)
-    threads = torch.get_num_threads()
-    if cfg.loop.threads is not None:
-        torch.set_num_threads(cfg.loop.threads)
-    try:
-        data = prepare_data(cfg)
-    finally:
-        torch.set_num_threads(threads)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    record = _data_record(cfg, data)
-    with atomic_path(out / "data.json") as tmp:
-        tmp.write_text(json.dumps(record, indent=1), encoding="utf-8")
-
-    def loss_fn(m: torch.nn.Module, batch: Tensor) -> Tensor:
-        return deepfuse_loss(m, batch, range_weight=cfg.data.range_weight,
-                             mean_weight=cfg.data.mean_weight)
-
-    return train(model, loss_fn=loss_fn, batch_fn=make_batch_fn(data, cfg), config=cfg.loop,
-                 out_dir=out, validate_fn=lambda m: validate(m, data.val), run_config=cfg,
-                 resume=resume, progress=progress)
+#: ``train_deepfuse(config, out_dir, *, resume=True, overrides=None, progress=True)``: trains
+#: DeepFuse into ``out_dir``; ``run_recipe("deepfuse", ...).train``.
+train_deepfuse = train_function("deepfuse")
 
 
 def _data_record(cfg: DeepFuseTrainConfig, data: TrainData) -> dict[str, Any]:
@@ -434,6 +379,15 @@ def _data_record(cfg: DeepFuseTrainConfig, data: TrainData) -> dict[str, Any]:
     }
 
 
+def _export(run: FinishedRun, dest: Path) -> str:
+    from ..models.zoo import export_weights
+
+    data = {**run.record, "steps": run.step, "train_seconds": round(run.seconds, 1)}
+    scores = {f"val_{k}": v for k, v in run.val.items()}
+    return export_weights(run.model, dest, name="deepfuse", architecture=run.model.architecture,
+                          config=config_to_dict(run.config), data=data, scores=scores)
+
+
 def export_deepfuse(out_dir: str | Path, dest: str | Path) -> str:
     """Export a run's trained weights with their data record, config and validation scores.
 
@@ -448,28 +402,19 @@ def export_deepfuse(out_dir: str | Path, dest: str | Path) -> str:
     Raises:
         MissingResourceError: the run folder has no checkpoint.
     """
-    import json
+    return export_run("deepfuse", out_dir, dest)
 
-    from ..models.zoo import export_weights
 
-    out = Path(out_dir)
-    ckpt_path = out / CHECKPOINT_NAME
-    if not ckpt_path.is_file():
-        raise MissingResourceError(f"{ckpt_path} is absent: train first "
-                                   f"(expokit train deepfuse --out {out})")
-    ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
-    run_cfg = ckpt.get("run_config") or {}
-    cfg = load_train_config(run_cfg)
-    model = _model(cfg)
-    model.load_state_dict(ckpt["model"], strict=True)
-    data_path = out / "data.json"
-    data: Any = json.loads(data_path.read_text(encoding="utf-8")) if data_path.is_file() else ""
-    if isinstance(data, dict):
-        data = {**data, "steps": int(ckpt["step"]),
-                "train_seconds": round(float(ckpt.get("seconds", 0.0)), 1)}
-    dest_path = Path(dest)
-    if dest_path.suffix == ".safetensors":
-        dest_path = dest_path.with_suffix("")
-    scores = {f"val_{k}": float(v) for k, v in dict(ckpt.get("val", {})).items()}
-    return export_weights(model, dest_path, name="deepfuse", architecture=model.architecture,
-                          config=config_to_dict(cfg), data=data, scores=scores)
+#: The DeepFuse training recipe (:data:`expokit.train.recipe.RECIPES` ``["deepfuse"]``).
+RECIPE = Recipe(
+    name="deepfuse",
+    config_cls=DeepFuseTrainConfig,
+    build_model=_model,
+    prepare_data=prepare_data,
+    data_record=_data_record,
+    make_batch_fn=lambda cfg, data: make_batch_fn(data, cfg),
+    loss=lambda cfg, model, batch: deepfuse_loss(model, batch, range_weight=cfg.data.range_weight,
+                                                 mean_weight=cfg.data.mean_weight),
+    validate=lambda cfg, model, data: validate(model, data.val),
+    export=_export,
+)

@@ -46,7 +46,7 @@ from ..errors import InputError
 from ..io import atomic_path
 from .config import config_to_dict, dump_config
 
-__all__ = ["LoopConfig", "TrainResult", "lr_factor", "train"]
+__all__ = ["LoopConfig", "TrainResult", "load_checkpoint", "lr_factor", "train"]
 
 logger = logging.getLogger(__name__)
 
@@ -68,8 +68,9 @@ class LoopConfig:
 
     Attributes:
         steps: optimiser steps in the whole run (resumed sessions included).
-        batch_size: passed to nobody by the loop itself; the caller's ``batch_fn`` reads it from
-            its own config. Kept here so one config file describes the run.
+        batch_size: samples per batch. The loop does not batch: ``batch_fn`` builds batches of
+            this size (a recipe's ``make_batch_fn`` gets the whole run config, see
+            :mod:`expokit.train.recipe`).
         lr: peak learning rate of AdamW.
         weight_decay: AdamW's decoupled weight decay.
         scheduler: ``"cosine"`` (linear warm-up, then cosine decay to 0 at ``steps``) or
@@ -360,7 +361,13 @@ def _diff_keys(a: Mapping[str, Any], b: Mapping[str, Any], prefix: str) -> list[
     return out
 
 
-def _load_checkpoint(path: Path) -> dict[str, Any]:
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    """Read a training checkpoint written by :func:`train` (weights only, on the CPU).
+
+    Raises:
+        InputError: the file is not readable as a weights-only torch checkpoint, or not an
+            expokit training checkpoint.
+    """
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unreadable file gets the same advice
@@ -480,7 +487,7 @@ def _train(
     window: list[float] = []
     trained_seconds = 0.0
     if resume and ckpt_path.is_file():
-        ckpt = _load_checkpoint(ckpt_path)
+        ckpt = load_checkpoint(ckpt_path)
         _check_same_run(ckpt, run_config, config, ckpt_path)
         try:
             model.load_state_dict(ckpt["model"], strict=True)

@@ -30,9 +30,7 @@ weights with their data record.
 
 from __future__ import annotations
 
-import logging
 import os
-import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,14 +39,15 @@ import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F  # noqa: N812
-from torch import Tensor, nn
+from torch import Tensor
 
 from .._checks import to_float32
 from ..errors import InputError, MissingResourceError
 from ..models.uec import ENCODER_HEIGHT, EV_STOPS, UEC, thumbnail
-from .config import default_data_root, dump_config, load_config
+from .config import default_data_root, dump_config
 from .heldout import list_mefb_scenes
-from .loop import LoopConfig, TrainResult, train
+from .loop import LoopConfig
+from .recipe import FinishedRun, Recipe, export_run, train_function
 from .simulate import (
     Camera,
     auto_exposure_time,
@@ -56,8 +55,6 @@ from .simulate import (
     random_camera,
     simulate_exposures,
 )
-
-logger = logging.getLogger(__name__)
 
 #: MEFB scenes that are Ma 2015 sequences (folder names, compared case-insensitively).
 MA2015_IN_MEFB = ("Balloons", "BelgiumHouse", "Candle", "Cave", "ChineseGarden", "Farmhouse",
@@ -352,73 +349,33 @@ def validate(model: UEC, val: dict[str, Tensor], chunk: int = 8) -> dict[str, fl
 
 
 # --- training --------------------------------------------------------------------------------
-def _load(config: str | os.PathLike[str] | UECTrainConfig | None,
-          overrides: dict[str, Any] | None) -> UECTrainConfig:
-    if isinstance(config, UECTrainConfig):
-        if overrides:
-            return load_config(UECTrainConfig, _as_dict(config), **overrides)
-        return config
-    return load_config(UECTrainConfig, config, **(overrides or {}))
+@dataclass
+class UECData:
+    """What a UEC run reads, loaded once: training sources and the fixed validation set."""
+
+    sources: _Sources
+    val: dict[str, Tensor]
 
 
-def _as_dict(cfg: UECTrainConfig) -> dict[str, Any]:
-    return asdict(cfg)
-
-
-def train_uec(
-    config: str | os.PathLike[str] | UECTrainConfig | None,
-    out_dir: str | os.PathLike[str],
-    *,
-    resume: bool = True,
-    overrides: dict[str, Any] | None = None,
-    progress: bool = True,
-) -> TrainResult:
-    """Train UEC from scratch (or resume) with the paper's losses on simulated sequences.
-
-    Args:
-        config: a TOML file (``configs/uec.toml``), a :class:`UECTrainConfig`, or None for the
-            defaults.
-        out_dir: run folder (checkpoint, ``config.toml``, ``log.csv``).
-        resume: continue from ``out_dir/checkpoint.pt`` when present.
-        overrides: dotted keys, e.g. ``{"loss.tv": 0.0, "loop.steps": 10}``.
-        progress: show a progress bar.
-
-    Returns:
-        The loop's :class:`~expokit.train.loop.TrainResult` (validation: ``val_psnr``,
-        ``val_psnr_input`` on the held-out panorama).
-
-    Raises:
-        InputError: a bad config; MissingResourceError: absent training data.
-    """
-    cfg = _load(config, overrides)
+def prepare_data(cfg: UECTrainConfig) -> UECData:
+    """Load the training radiance (:func:`load_sources`) and the validation set."""
     if cfg.data.patch < 32:
         raise InputError(f"data.patch must be >= 32, got {cfg.data.patch}")
-    sources = load_sources(cfg.data)
-    val = validation_set(cfg.data)
-    torch.manual_seed(cfg.loop.seed)
-    model = UEC()
+    return UECData(load_sources(cfg.data), validation_set(cfg.data))
+
+
+def make_batch_fn(cfg: UECTrainConfig, data: UECData):  # noqa: ANN201
+    """``batch_fn(step, rng)`` drawing :func:`make_batch` batches of ``cfg.loop.batch_size``."""
 
     def batch_fn(step: int, rng: np.random.Generator) -> dict[str, Tensor]:
-        return make_batch(sources, cfg.data, cfg.loop.batch_size, rng)
+        return make_batch(data.sources, cfg.data, cfg.loop.batch_size, rng)
 
-    def loss_fn(m: nn.Module, batch: dict[str, Tensor]) -> Tensor:
-        return uec_losses(m, batch, cfg.loss)["total"]  # type: ignore[arg-type]
-
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    _write_data_record(out, sources.record)
-    return train(model, loss_fn=loss_fn, batch_fn=batch_fn, config=cfg.loop, out_dir=out,
-                 validate_fn=lambda m: validate(m, val), run_config=cfg, resume=resume,
-                 progress=progress)
+    return batch_fn
 
 
-def _write_data_record(out: Path, record: dict[str, Any]) -> None:
-    import json
-
-    from ..io import atomic_path
-
-    with atomic_path(out / "data.json") as tmp:
-        Path(tmp).write_text(json.dumps(record, indent=1, sort_keys=True))
+#: ``train_uec(config, out_dir, *, resume=True, overrides=None, progress=True)``: trains
+#: UEC into ``out_dir``; ``run_recipe("uec", ...).train``.
+train_uec = train_function("uec")
 
 
 # --- reference features and export -----------------------------------------------------------
@@ -442,40 +399,17 @@ def reference_features(model: UEC, config: UECDataConfig, seed: int = 4321) -> T
     return (total / config.stats_sequences).float()
 
 
-def export_uec(out_dir: str | os.PathLike[str], dest: str | os.PathLike[str]) -> str:
-    """Export a trained run: weights + default/per-EV reference features + data record.
-
-    Reads ``out_dir/checkpoint.pt`` and ``out_dir/config.toml``, computes the reference
-    features (:func:`reference_features`) into the model's buffers, scores the held-out
-    validation set, and writes ``dest.safetensors`` and ``dest.json``.
-
-    Returns:
-        SHA-256 of the ``.safetensors`` file.
-
-    Raises:
-        MissingResourceError: no checkpoint in ``out_dir``.
-    """
-    import json
-
+def _export(run: FinishedRun, dest: Path) -> str:
     from ..models.zoo import export_weights
 
-    out = Path(out_dir)
-    ckpt_path = out / "checkpoint.pt"
-    if not ckpt_path.is_file():
-        raise MissingResourceError(f"{ckpt_path} is absent: train first (expokit train uec "
-                                   f"--out {out})")
-    cfg = load_config(UECTrainConfig, out / "config.toml")
-    ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
-    model = UEC()
-    model.load_state_dict(ckpt["model"], strict=True)
-    model.eval()
+    cfg: UECTrainConfig = run.config
+    model: UEC = run.model  # type: ignore[assignment]
     feats = reference_features(model, cfg.data)
     model.ev_features.copy_(feats)
     zero = EV_STOPS.index(0.0)
     model.default_feature.copy_(feats[zero])
     scores = validate(model, validation_set(cfg.data))
-    record_path = out / "data.json"
-    record = json.loads(record_path.read_text()) if record_path.is_file() else {}
+    record = run.record
     data = {
         "summary": (f"simulated -3..+3 EV sequences (random cameras) from hdr_cc0 "
                     f"{', '.join(cfg.data.hdr_scenes)}"
@@ -487,14 +421,43 @@ def export_uec(out_dir: str | os.PathLike[str], dest: str | os.PathLike[str]) ->
         "default_feature": "mean exposure feature of EV 0 shots (auto exposure, key 0.18, "
                            f"sRGB camera) of {cfg.data.stats_sequences} training crops",
         "ev_features": f"same, at EV {list(EV_STOPS)}",
-        "steps": int(ckpt["step"]),
-        "train_seconds": float(ckpt.get("seconds", 0.0)),
+        "steps": run.step,
+        "train_seconds": run.seconds,
     }
-    name = re.sub(r"\.safetensors$", "", Path(dest).name)
-    return export_weights(model, dest, name=name, architecture={"passes": model.passes},
+    return export_weights(model, dest, name=dest.name, architecture={"passes": model.passes},
                           config=cfg, data=data, scores=scores)
+
+
+def export_uec(out_dir: str | os.PathLike[str], dest: str | os.PathLike[str]) -> str:
+    """Export a trained run: weights + default/per-EV reference features + data record.
+
+    Reads ``out_dir/checkpoint.pt`` (weights and run config), computes the reference
+    features (:func:`reference_features`) into the model's buffers, scores the held-out
+    validation set, and writes ``dest.safetensors`` and ``dest.json``.
+
+    Returns:
+        SHA-256 of the ``.safetensors`` file.
+
+    Raises:
+        MissingResourceError: no checkpoint in ``out_dir``.
+    """
+    return export_run("uec", out_dir, dest)
 
 
 def write_default_config(path: str | os.PathLike[str]) -> None:
     """Write the default :class:`UECTrainConfig` as TOML (a starting point)."""
     dump_config(UECTrainConfig(), path)
+
+
+#: The UEC training recipe (:data:`expokit.train.recipe.RECIPES` ``["uec"]``).
+RECIPE = Recipe(
+    name="uec",
+    config_cls=UECTrainConfig,
+    build_model=lambda cfg: UEC(),
+    prepare_data=prepare_data,
+    data_record=lambda cfg, data: data.sources.record,
+    make_batch_fn=make_batch_fn,
+    loss=lambda cfg, model, batch: uec_losses(model, batch, cfg.loss)["total"],
+    validate=lambda cfg, model, data: validate(model, data.val),
+    export=_export,
+)
