@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 from .errors import InputError
 
-__all__ = ["check_options", "keyword_options", "pick"]
+__all__ = ["check_options", "keyword_options", "parse_assignments", "parse_value", "pick"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -101,3 +101,46 @@ def pick(table: Mapping[str, F], method: object, *, what: str) -> F:
         raise InputError(f"unknown {what} {method!r}: choose one of "
                          + ", ".join(repr(k) for k in table))
     return fn
+
+
+def parse_value(text: str) -> Any:
+    """A command-line value as a TOML value; a bare word stays a string.
+
+    >>> parse_value("10"), parse_value("1e-3"), parse_value("true"), parse_value("[1, 2]")
+    (10, 0.001, True, [1, 2])
+    >>> parse_value("linear")
+    'linear'
+    """
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
+
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def parse_assignments(items: Iterable[str] | None, *, flag: str, example: str
+                      ) -> dict[str, Any]:
+    """``["a=1", "b.c=x"]`` -> ``{"a": 1, "b.c": "x"}``, values parsed by :func:`parse_value`.
+
+    Args:
+        items: ``KEY=VALUE`` strings as a command line gives them (``None``: none).
+        flag: the option they came from, for the message (``"--set"``, ``"-p"``).
+        example: a valid item for the message, e.g. ``"loop.steps=200"``.
+
+    Raises:
+        InputError: for an item without ``=`` or without a name.
+
+    >>> parse_assignments(["loop.steps=10", "data.name=abc"], flag="--set", example="a=1")
+    {'loop.steps': 10, 'data.name': 'abc'}
+    """
+    result: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"{flag} {item!r} is not KEY=VALUE, e.g. {flag} {example}")
+        result[key.strip()] = parse_value(text)
+    return result

@@ -16,10 +16,12 @@ exposure per code level); merged radiance is linear float32 >= 0 in relative uni
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
 
 import numpy as np
 
+from .._methods import check_options, pick
 from .deghost import DEGHOSTERS, Deghost
 from .masks import invalid_mask
 from .merge import MERGERS, SATURATIONS, ResponseName, Saturation, merge_debevec, merge_robertson
@@ -30,6 +32,7 @@ from .response import (
     response_linear,
     response_srgb,
 )
+from .stats import dynamic_range
 from .weighting import (
     WEIGHTINGS,
     Weighting,
@@ -41,28 +44,83 @@ from .weighting import (
     weighting_uniform,
 )
 
-#: Camera response calibrations by name (the CLI's ``--calibrate`` choices).
+#: Names accepted by :func:`calibrate` (the CLI's ``--calibrate`` choices, with ``linear``
+#: for no calibration).
+CalibrateMethod = Literal["debevec", "robertson"]
+
+#: Camera response calibrations by name.
 CALIBRATORS: dict[str, Callable[..., np.ndarray]] = {
     "debevec": calibrate_debevec,
     "robertson": calibrate_robertson,
 }
 
+#: Names accepted by :func:`merge` (the CLI's ``merge --method`` choices).
+MergeMethod = Literal["debevec", "robertson"]
+
+
+def calibrate(images: Sequence[np.ndarray], exposure_times: Sequence[float],
+              method: CalibrateMethod = "debevec", **options: Any) -> np.ndarray:
+    """Recover the inverse camera response with the method called ``method``.
+
+    Args:
+        images: the bracket, display-referred (uint8 / uint16 code values, float in [0, 1]).
+        exposure_times: seconds, one per image.
+        method: a name in :data:`CALIBRATORS`: ``"debevec"`` or ``"robertson"``.
+        **options: keyword options of that method, e.g. ``channels`` for debevec.
+
+    Returns:
+        The inverse response ``(L, C)``.
+
+    Raises:
+        InputError: for an unknown method or an option the method does not take.
+    """
+    fn = pick(CALIBRATORS, method, what="calibration method")
+    check_options(str(method), fn, options)
+    return fn(images, exposure_times, **options)
+
+
+def merge(images: Sequence[np.ndarray], exposure_times: Sequence[float],
+          method: MergeMethod = "debevec", **options: Any) -> np.ndarray:
+    """Merge a bracket into linear radiance with the method called ``method``.
+
+    Args:
+        images: the bracket, display-referred (uint8 / uint16 code values, float in [0, 1]).
+        exposure_times: seconds, one per image.
+        method: a name in :data:`MERGERS`: ``"debevec"`` or ``"robertson"``.
+        **options: keyword options of that method (``response``, ``weighting``, ``mask``,
+            ``deghost``...).
+
+    Returns:
+        Linear radiance, float32 ``(H, W, C)`` >= 0.
+
+    Raises:
+        InputError: for an unknown method or an option the method does not take.
+    """
+    fn = pick(MERGERS, method, what="merge method")
+    check_options(str(method), fn, options)
+    return fn(images, exposure_times, **options)
+
 __all__ = [
     "CALIBRATORS",
+    "CalibrateMethod",
     "DEGHOSTERS",
     "MERGERS",
     "SATURATIONS",
     "WEIGHTINGS",
     "CalibrationChannels",
     "Deghost",
+    "MergeMethod",
     "ResponseName",
     "Saturation",
     "Weighting",
     "WeightingFunction",
+    "calibrate",
     "calibrate_debevec",
     "calibrate_robertson",
+    "dynamic_range",
     "get_weighting",
     "invalid_mask",
+    "merge",
     "merge_debevec",
     "merge_robertson",
     "response_linear",
