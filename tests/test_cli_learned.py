@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from expokit.cli import parse_overrides
+from expokit.train.config import parse_overrides  # moved from the CLI (issue 10)
 from expokit.errors import InputError
 
 
