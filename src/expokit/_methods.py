@@ -25,7 +25,8 @@ from typing import Any, TypeVar
 
 from .errors import InputError
 
-__all__ = ["check_options", "keyword_options", "parse_assignments", "parse_value", "pick"]
+__all__ = ["check_options", "dispatch", "keyword_options", "parse_assignments", "parse_value",
+           "pick"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -144,3 +145,32 @@ def parse_assignments(items: Iterable[str] | None, *, flag: str, example: str
             raise InputError(f"{flag} {item!r} is not KEY=VALUE, e.g. {flag} {example}")
         result[key.strip()] = parse_value(text)
     return result
+
+
+def dispatch(table: Mapping[str, Callable[..., Any]], method: object, what: str,
+             args: tuple[Any, ...], options: Mapping[str, Any], *,
+             fixed: Mapping[str, Any] | None = None) -> Any:
+    """Call the method ``method`` of ``table`` after checking its name and options.
+
+    Args:
+        table: a family's ``{name: function}`` table.
+        method: the name asked for.
+        what: the family in words for the message, e.g. ``"fusion method"``.
+        args: the positional arguments (the images...).
+        options: the caller's keyword options, checked against the method's signature.
+        fixed: keyword arguments the dispatcher passes itself (``paths``...); the caller's
+            options may not repeat them.
+
+    Returns:
+        What the method returns.
+
+    Raises:
+        InputError: for an unknown method or an option the method does not take.
+
+    >>> dispatch({"len": len}, "len", "demo method", (["a", "b"],), {})
+    2
+    """
+    fn = pick(table, method, what=what)
+    given = dict(fixed or {})
+    check_options(str(method), fn, options, exclude=given)
+    return fn(*args, **given, **options)

@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .._methods import check_options, pick
+from .._methods import dispatch
 from ._common import AlignResult, EdgeMode, exposure_residual, largest_valid_rectangle
 from .homography import FeatureKind, align_homography, equalised_grey
 from .mtb import align_mtb, mtb_bitmaps
@@ -83,6 +83,5 @@ def align(
     >>> align([img, img], "mtb").transforms[0][:2, 2].tolist()
     [0.0, 0.0]
     """
-    fn = pick(ALIGNERS, method, what="alignment method")
-    check_options(f"alignment method {method!r}", fn, options, exclude=("reference", "paths"))
-    return fn(images, reference=reference, paths=paths, **options)
+    return dispatch(ALIGNERS, method, "alignment method", (images,), options,
+                    fixed={"reference": reference, "paths": paths})

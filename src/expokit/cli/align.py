@@ -11,22 +11,8 @@ from rich.table import Table
 
 from ..align import ALIGNERS
 from ..errors import InputError
-from ._common import (
-    Images,
-    Overwrite,
-    app,
-    bracket_paths,
-    check_method,
-    check_output,
-    err,
-    first_exif,
-    handle_errors,
-    method_choices,
-    method_help,
-    method_options,
-    out,
-    read_frames,
-)
+from . import _common as common
+from ._common import app, err, handle_errors
 
 
 def _copy_atomic(src: Path, dst: Path) -> None:
@@ -88,10 +74,10 @@ def _frame_motion(m: np.ndarray, w: int, h: int) -> tuple[float, float, float]:
 @handle_errors
 def align_cmd(
     ctx: typer.Context,
-    images: Images,
+    images: common.Images,
     out_dir: Annotated[Path, typer.Option("--out-dir", "-d", help="Folder for aligned frames.")],
     method: Annotated[str, typer.Option(
-        help=f"Alignment method: {method_choices(ALIGNERS)} (mtb: translation).")] = "mtb",
+        help=f"Alignment method: {common.method_choices(ALIGNERS)} (mtb: translation).")] = "mtb",
     reference: Annotated[int | None, typer.Option(
         help="Index (0-based) of the reference frame; default the middle one.")] = None,
     edges: Annotated[str, typer.Option(
@@ -102,9 +88,9 @@ def align_cmd(
         help="JPEG quality (1-100) of frames that must be re-encoded; default: each "
         "file's own quality, estimated from its quantisation table.")] = None,
     option: Annotated[list[str] | None, typer.Option(
-        "--option", "-p", help="Method option NAME=VALUE (repeatable). " + method_help(
+        "--option", "-p", help="Method option NAME=VALUE (repeatable). " + common.method_help(
             ALIGNERS, exclude=("reference", "paths", "edges")), show_default=False)] = None,
-    overwrite: Overwrite = False,
+    overwrite: common.Overwrite = False,
 ) -> None:
     """Align the frames of a bracket and write them with their original names.
 
@@ -120,18 +106,18 @@ def align_cmd(
     from ..align import align
     from ..io import write_image
 
-    check_method("--method", method, ALIGNERS)
-    options = method_options(ctx, method, ALIGNERS[method], {}, option,
+    common.check_method("--method", method, ALIGNERS)
+    options = common.method_options(ctx, method, ALIGNERS[method], {}, option,
                              exclude=("reference", "paths", "edges"))
     if edges not in ("crop", "replicate"):
         raise InputError(f"--edges {edges!r}: choose crop or replicate")
     if quality is not None and not 1 <= quality <= 100:
         raise InputError(f"--quality {quality}: give a JPEG quality from 1 to 100")
-    paths = bracket_paths(images)
+    paths = common.bracket_paths(images)
     targets = [out_dir / p.name for p in paths]
     for t in targets:
-        check_output(t, paths, overwrite=overwrite)
-    frames = read_frames(paths)
+        common.check_output(t, paths, overwrite=overwrite)
+    frames = common.read_frames(paths)
     with err.status(f"aligning ({method})"):
         res = align(frames, method=method, reference=reference, paths=paths,  # type: ignore
                     edges="replicate" if edges == "replicate" else "zero", **options)
@@ -161,10 +147,10 @@ def align_cmd(
                               ) + f", {fmt}" + (f" q{q}" if fmt == "JPG" else "")
         residual = "ref" if i == res.reference else "n/a" if np.isnan(r) else f"{r:.4f}"
         table.add_row(p.name, f"{dx:+.2f}", f"{dy:+.2f}", f"{move:.2f}", residual, action)
-    out.print(table)
+    common.out.print(table)
 
     def note(text: str) -> None:
-        out.print(text, highlight=False, soft_wrap=True)
+        common.out.print(text, highlight=False, soft_wrap=True)
 
     note("residual: mean |grey difference| to the reference after exposure matching, as a "
          "fraction of full scale; move px: largest move of a corner")
@@ -184,7 +170,7 @@ def align_cmd(
             _copy_atomic(p, t)
         else:
             write_image(t, np.ascontiguousarray(im[top:bottom, left:right]),
-                        exif=first_exif(p), quality=q, inputs=paths)
+                        exif=common.first_exif(p), quality=q, inputs=paths)
     copies = sum(copy)
     err.print(f"wrote {len(targets)} aligned frames to {out_dir} ({copies} copied unchanged, "
               f"{len(targets) - copies} re-encoded)")

@@ -17,26 +17,8 @@ from ..align import ALIGNERS
 from ..errors import InputError
 from ..hdr import CALIBRATORS, MERGERS
 from ..tonemap import TONEMAPPERS
-from ._common import (
-    Images,
-    Negative,
-    Output,
-    Overwrite,
-    app,
-    bracket_paths,
-    check_method,
-    check_output,
-    err,
-    handle_errors,
-    maybe_align,
-    method_choices,
-    method_help,
-    method_options,
-    negative_policy,
-    parse_mask_color,
-    read_frames,
-    require_exif_times,
-)
+from . import _common as common
+from ._common import app, err, handle_errors
 
 #: ``--calibrate`` choice that calibrates nothing: the camera is taken as linear.
 NO_CALIBRATION = "linear"
@@ -46,8 +28,8 @@ NO_CALIBRATION = "linear"
 @handle_errors
 def merge(
     ctx: typer.Context,
-    images: Images,
-    output: Output,
+    images: common.Images,
+    output: common.Output,
     times: Annotated[str | None, typer.Option(
         help="Exposure times in seconds, comma-separated (default: EXIF).")] = None,
     times_file: Annotated[Path | None, typer.Option(
@@ -56,14 +38,14 @@ def merge(
     estimate_times: Annotated[bool, typer.Option(
         help="Estimate relative times from pixels when EXIF has none.")] = False,
     calibrate: Annotated[str, typer.Option(
-        help=f"Camera response: {method_choices(CALIBRATORS, extra=(NO_CALIBRATION,))} "
+        help=f"Camera response: {common.method_choices(CALIBRATORS, extra=(NO_CALIBRATION,))} "
         f"(no calibration: a linear camera); robertson needs ~1-stop steps.")] = "debevec",
     curves: Annotated[str, typer.Option(
         help="debevec calibration: shared (one curve for R, G, B; robust for JPEG brackets) or "
              "separate (one per channel, e.g. film scans such as Debevec's Memorial).")]
     = "shared",
     method: Annotated[str, typer.Option(
-        help=f"Merge: {method_choices(MERGERS)} (debevec: log-domain average, robertson: "
+        help=f"Merge: {common.method_choices(MERGERS)} (debevec: log-domain average, robertson: "
         "linear).")] = "debevec",
     weighting: Annotated[str | None, typer.Option(
         help="Weighting: triangle, gaussian, uniform, tent_clipped (default: the method's, "
@@ -71,11 +53,11 @@ def merge(
     = None,
     deghost: Annotated[bool, typer.Option(help="Suppress moving content (ghosts).")] = False,
     align: Annotated[str, typer.Option(
-        help=f"Align first: {method_choices({'none': None, **ALIGNERS})}.")] = "none",
+        help=f"Align first: {common.method_choices({'none': None, **ALIGNERS})}.")] = "none",
     mask_color: Annotated[str | None, typer.Option(
         help="R,G,B code value marking invalid pixels, e.g. 0,0,255.")] = None,
-    negative: Negative = "clip",
-    overwrite: Overwrite = False,
+    negative: common.Negative = "clip",
+    overwrite: common.Overwrite = False,
 ) -> None:
     """Merge a bracket into a linear HDR radiance map (.exr, .hdr or float .tif).
 
@@ -87,17 +69,17 @@ def merge(
     from ..hdr import merge as run_merge
     from ..io import write_image
 
-    paths = bracket_paths(images)
-    check_output(output, paths, overwrite=overwrite)
+    paths = common.bracket_paths(images)
+    common.check_output(output, paths, overwrite=overwrite)
     if output.suffix.lower() not in (".exr", ".hdr", ".tif", ".tiff"):
         raise InputError(f"output {output.name}: HDR radiance needs .exr, .hdr or .tif")
-    check_method("--calibrate", calibrate, CALIBRATORS, extra=(NO_CALIBRATION,))
+    common.check_method("--calibrate", calibrate, CALIBRATORS, extra=(NO_CALIBRATION,))
     if curves not in ("shared", "separate"):
         raise InputError(f"--curves {curves!r}: choose shared or separate")
-    check_method("--method", method, MERGERS)
-    calibration = method_options(ctx, calibrate, CALIBRATORS.get(calibrate),
+    common.check_method("--method", method, MERGERS)
+    calibration = common.method_options(ctx, calibrate, CALIBRATORS.get(calibrate),
                                  {"curves": "channels"})
-    merging = method_options(ctx, method, MERGERS[method], {"weighting": "weighting"})
+    merging = common.method_options(ctx, method, MERGERS[method], {"weighting": "weighting"})
     t = parse_times(times, len(paths), name="--times")
     if times_file is not None:
         if t is not None:
@@ -106,15 +88,15 @@ def merge(
         paths, t = times_from_list(times_file, paths, only_listed=from_folder)
     if t is None:
         if not estimate_times:
-            require_exif_times(paths)
+            common.require_exif_times(paths)
         bracket = Bracket.from_files(paths, estimate=estimate_times,
-                                     negative=negative_policy(negative))
+                                     negative=common.negative_policy(negative))
         if estimate_times:
             _report_estimated_times(bracket)
     else:
-        bracket = Bracket(read_frames(paths, negative), t, paths)
-    frames = maybe_align(list(bracket.images), list(bracket.paths), align)  # type: ignore
-    mask = parse_mask_color(mask_color, frames)
+        bracket = Bracket(common.read_frames(paths, negative), t, paths)
+    frames = common.maybe_align(list(bracket.images), list(bracket.paths), align)  # type: ignore
+    mask = common.parse_mask_color(mask_color, frames)
     response = None
     with err.status(f"calibrating ({calibrate})"):
         if calibrate != NO_CALIBRATION:
@@ -151,17 +133,17 @@ def _report_estimated_times(bracket: Any) -> None:
 def tonemap(
     ctx: typer.Context,
     image: Annotated[Path, typer.Argument(help="Linear HDR image (.exr, .hdr, float .tif).")],
-    output: Output,
+    output: common.Output,
     method: Annotated[str, typer.Option(
-        help=f"Tone-mapping operator: {method_choices(TONEMAPPERS)}.")] = "reinhard",
+        help=f"Tone-mapping operator: {common.method_choices(TONEMAPPERS)}.")] = "reinhard",
     option: Annotated[list[str] | None, typer.Option(
         "--option", "-p",
-        help="Operator parameter NAME=VALUE (repeatable). " + method_help(
+        help="Operator parameter NAME=VALUE (repeatable). " + common.method_help(
             TONEMAPPERS, exclude=("encoding",)))] = None,
     bit_depth: Annotated[int | None, typer.Option(
         help="8 or 16 bits for PNG/TIFF output (default 8; EXR/HDR are float).")] = None,
-    negative: Negative = "clip",
-    overwrite: Overwrite = False,
+    negative: common.Negative = "clip",
+    overwrite: common.Overwrite = False,
 ) -> None:
     """Tone-map a linear HDR image to a display-referred one.
 
@@ -172,10 +154,10 @@ def tonemap(
     from ..io import read_image, write_image
     from ..tonemap import tonemap as run
 
-    check_output(output, [image], overwrite=overwrite)
-    check_method("--method", method, TONEMAPPERS)
-    opts = method_options(ctx, method, TONEMAPPERS[method], {}, option)
-    radiance = read_image(image, negative=negative_policy(negative))
+    common.check_output(output, [image], overwrite=overwrite)
+    common.check_method("--method", method, TONEMAPPERS)
+    opts = common.method_options(ctx, method, TONEMAPPERS[method], {}, option)
+    radiance = read_image(image, negative=common.negative_policy(negative))
     if radiance.dtype != np.float32:
         raise InputError(f"{image.name} is a {radiance.dtype} display image, not linear HDR "
                          "radiance: tone-map .exr, .hdr or float TIFF files")

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .._methods import check_options, pick
+from .._methods import dispatch
 from .mertens import fuse_mertens, mertens_weights
 
 __all__ = ["FUSERS", "FuseMethod", "fuse", "fuse_deepfuse", "fuse_mertens", "mertens_weights"]
@@ -78,6 +78,4 @@ def fuse(images: Sequence[np.ndarray], method: FuseMethod = "mertens", *,
         InputError: for an unknown method or an option the method does not take (the message
             lists the valid ones), or whatever the method raises.
     """
-    fn = pick(FUSERS, method, what="fusion method")
-    check_options(str(method), fn, options, exclude=("paths",))
-    return fn(images, paths=paths, **options)
+    return dispatch(FUSERS, method, "fusion method", (images,), options, fixed={"paths": paths})

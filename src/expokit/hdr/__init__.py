@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .._methods import check_options, pick
+from .._methods import dispatch
 from .deghost import DEGHOSTERS, Deghost
 from .masks import invalid_mask
 from .merge import MERGERS, SATURATIONS, ResponseName, Saturation, merge_debevec, merge_robertson
@@ -60,45 +60,28 @@ MergeMethod = Literal["debevec", "robertson"]
 
 def calibrate(images: Sequence[np.ndarray], exposure_times: Sequence[float],
               method: CalibrateMethod = "debevec", **options: Any) -> np.ndarray:
-    """Recover the inverse camera response with the method called ``method``.
+    """Recover the inverse camera response ``(L, C)`` with a method of :data:`CALIBRATORS`.
 
-    Args:
-        images: the bracket, display-referred (uint8 / uint16 code values, float in [0, 1]).
-        exposure_times: seconds, one per image.
-        method: a name in :data:`CALIBRATORS`: ``"debevec"`` or ``"robertson"``.
-        **options: keyword options of that method, e.g. ``channels`` for debevec.
-
-    Returns:
-        The inverse response ``(L, C)``.
+    ``images`` and ``exposure_times`` are those of :func:`calibrate_debevec`; ``options`` are
+    the chosen method's keyword options (``channels`` for ``"debevec"``, ``max_iter`` for
+    ``"robertson"``...).
 
     Raises:
         InputError: for an unknown method or an option the method does not take.
     """
-    fn = pick(CALIBRATORS, method, what="calibration method")
-    check_options(str(method), fn, options)
-    return fn(images, exposure_times, **options)
+    return dispatch(CALIBRATORS, method, "calibration method", (images, exposure_times), options)
 
 
 def merge(images: Sequence[np.ndarray], exposure_times: Sequence[float],
           method: MergeMethod = "debevec", **options: Any) -> np.ndarray:
-    """Merge a bracket into linear radiance with the method called ``method``.
+    """Linear radiance, float32 ``(H, W, C)`` >= 0, merged by a method of :data:`MERGERS`.
 
-    Args:
-        images: the bracket, display-referred (uint8 / uint16 code values, float in [0, 1]).
-        exposure_times: seconds, one per image.
-        method: a name in :data:`MERGERS`: ``"debevec"`` or ``"robertson"``.
-        **options: keyword options of that method (``response``, ``weighting``, ``mask``,
-            ``deghost``...).
-
-    Returns:
-        Linear radiance, float32 ``(H, W, C)`` >= 0.
-
-    Raises:
-        InputError: for an unknown method or an option the method does not take.
+    Takes what :func:`merge_debevec` takes; ``options`` (``response``, ``weighting``,
+    ``mask``, ``deghost``...) are checked against the chosen method's signature, so a
+    misspelled one is an :class:`~expokit.errors.InputError`, not ignored.
     """
-    fn = pick(MERGERS, method, what="merge method")
-    check_options(str(method), fn, options)
-    return fn(images, exposure_times, **options)
+    return dispatch(MERGERS, method, "merge method", (images, exposure_times), options)
+
 
 __all__ = [
     "CALIBRATORS",

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .._methods import check_options, keyword_options, pick
+from .._methods import dispatch, keyword_options, pick
 from ..errors import InputError  # noqa: F401 - the doctests use it
 from ._common import Encoding
 from .drago import tonemap_drago
@@ -80,6 +80,4 @@ def tonemap(radiance: np.ndarray, method: ToneMapper = "reinhard", **options: An
     ...     print(exc)
     reinhard has no option 'kee'; its options are key, white, saturation, encoding
     """
-    fn = pick(TONEMAPPERS, method, what="tone-mapping method")
-    check_options(str(method), fn, options)
-    return fn(radiance, **options)
+    return dispatch(TONEMAPPERS, method, "tone-mapping method", (radiance,), options)
