@@ -7,6 +7,7 @@ Commands live in one module per family (``fuse``, ``hdr``, ``align``...) and reg
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 from collections.abc import Callable, Mapping
@@ -153,8 +154,11 @@ def method_options(ctx: typer.Context, method: str, function: Callable[..., Any]
             raise InputError(f"--{param.replace('_', '-')} is not an option of {method}: its "
                              f"options are {', '.join(valid) or 'none'}")
         chosen[keyword] = ctx.params[param]
+    example = "NAME=VALUE"
+    if valid:  # the method's first option at its default value
+        example = f"{valid[0]}={inspect.signature(function).parameters[valid[0]].default}"
     given = {k.replace("-", "_"): v for k, v in
-             parse_assignments(items, flag="-p", example="sigma=0.3").items()}
+             parse_assignments(items, flag="-p", example=example).items()}
     if function is not None:
         check_options(method, function, given, exclude=exclude)
     elif given:
