@@ -9,8 +9,8 @@ import cv2
 import numpy as np
 import pytest
 
-from expokit.train.config import parse_overrides  # moved from the CLI (issue 10)
 from expokit.errors import InputError
+from expokit.train.config import parse_overrides  # moved from the CLI (issue 10)
 
 
 def test_overrides_are_toml_values():
