@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from conftest import CliResult, run_cli
 
-from expokit.cli import parse_overrides
 from expokit.errors import InputError
+from expokit.train.config import parse_overrides  # moved from the CLI (issue 10)
 
 
 def test_overrides_are_toml_values():

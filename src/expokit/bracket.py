@@ -413,6 +413,68 @@ def read_hdrgen_list(path: str | os.PathLike[str]) -> tuple[list[str], list[floa
     return names, times
 
 
+def parse_times(text: str | None, count: int, *, name: str = "times") -> list[float] | None:
+    """Exposure times from text such as ``"1/60,1/15,0.25"``, in seconds.
+
+    Args:
+        text: comma-separated seconds, fractions allowed; ``None`` passes through.
+        count: how many images the times are for.
+        name: how messages name the text (the CLI passes ``"--times"``).
+
+    Returns:
+        One time per image, or ``None`` when ``text`` is ``None``.
+
+    Raises:
+        InputError: for a value that is not a number, or a count that does not match.
+
+    >>> parse_times("1/60, 1/15,0.25", 3)
+    [0.016666666666666666, 0.06666666666666667, 0.25]
+    """
+    if text is None:
+        return None
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    try:
+        times = [float(Fraction(p)) for p in parts]
+    except (ValueError, ZeroDivisionError) as exc:
+        raise InputError(f"{name} {text!r} is not a comma-separated list of seconds "
+                         "such as 1/60,1/15,1/4") from exc
+    if len(times) != count:
+        raise InputError(f"{name} gives {len(times)} value(s) for {count} image(s)")
+    return times
+
+
+def times_from_list(list_file: str | os.PathLike[str], paths: Sequence[Path], *,
+                    only_listed: bool = False) -> tuple[list[Path], list[float]]:
+    """The exposure time of each path from an HDRgen list (:func:`read_hdrgen_list`).
+
+    Files are matched by stem, case-insensitively, so ``memorial0061.png`` takes the time of
+    the list's ``memorial0061.ppm``.
+
+    Args:
+        list_file: the list, ``name seconds`` per line.
+        paths: the image files.
+        only_listed: leave out files the list does not name (the paths came from a folder)
+            instead of refusing them.
+
+    Returns:
+        The paths kept and their times in seconds, in the order of ``paths``.
+
+    Raises:
+        InputError: for a file the list gives no time for (unless ``only_listed``).
+    """
+    list_path = Path(list_file)
+    names, seconds = read_hdrgen_list(list_path)
+    by_stem = {Path(n).stem.lower(): t for n, t in zip(names, seconds, strict=True)}
+    files = [Path(p) for p in paths]
+    if only_listed:
+        files = [p for p in files if p.stem.lower() in by_stem]
+    missing = [p.name for p in files if p.stem.lower() not in by_stem]
+    if missing:
+        raise InputError(f"{list_path.name} lists no time for {missing[0]}"
+                         + (f" (nor {len(missing) - 1} more)" if len(missing) > 1 else ""))
+    return files, [by_stem[p.stem.lower()] for p in files]
+
+
 def list_images(folder: str | os.PathLike[str]) -> list[Path]:
     """Image files directly inside ``folder``, sorted by name."""
     from .io import READ_EXTS

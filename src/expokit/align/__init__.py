@@ -17,13 +17,12 @@ pixel (option ``edges``); :meth:`AlignResult.crop` cuts every frame to the commo
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 import numpy as np
 
-from ..errors import InputError
+from .._methods import dispatch
 from ._common import AlignResult, EdgeMode, exposure_residual, largest_valid_rectangle
 from .homography import FeatureKind, align_homography, equalised_grey
 from .mtb import align_mtb, mtb_bitmaps
@@ -84,20 +83,5 @@ def align(
     >>> align([img, img], "mtb").transforms[0][:2, 2].tolist()
     [0.0, 0.0]
     """
-    fn = ALIGNERS.get(method) if isinstance(method, str) else None
-    if fn is None:
-        raise InputError(
-            f"unknown alignment method {method!r}; choose one of: "
-            + ", ".join(repr(k) for k in ALIGNERS)
-        )
-    accepted = [
-        name for name, p in inspect.signature(fn).parameters.items()
-        if p.kind is inspect.Parameter.KEYWORD_ONLY and name not in ("reference", "paths")
-    ]
-    unknown = sorted(set(options) - set(accepted))
-    if unknown:
-        raise InputError(
-            f"alignment method {method!r} takes no option(s) {', '.join(unknown)}; its "
-            f"options are: {', '.join(accepted)}"
-        )
-    return fn(images, reference=reference, paths=paths, **options)
+    return dispatch(ALIGNERS, method, "alignment method", (images,), options,
+                    fixed={"reference": reference, "paths": paths})

@@ -1,32 +1,81 @@
-"""Exposure fusion: classical Mertens, and the learned DeepFuse (needs the torch extra)."""
+"""Exposure fusion: classical Mertens, and the learned DeepFuse (needs the torch extra).
+
+:data:`FUSERS` names every method; :func:`fuse` picks one by name (the CLI's ``--method``) and
+refuses an option the method does not take.
+
+>>> import numpy as np
+>>> dark, bright = np.full((8, 8, 3), 0.2, np.float32), np.full((8, 8, 3), 0.8, np.float32)
+>>> fuse([dark, bright], method="mertens", sigma=0.3).shape
+(8, 8, 3)
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
 
+from .._methods import dispatch
 from .mertens import fuse_mertens, mertens_weights
 
-__all__ = ["FUSERS", "fuse_deepfuse", "fuse_mertens", "mertens_weights"]
+__all__ = ["FUSERS", "FuseMethod", "fuse", "fuse_deepfuse", "fuse_mertens", "mertens_weights"]
 
 
-def fuse_deepfuse(images: Sequence[np.ndarray], **kwargs: Any) -> np.ndarray:
+def fuse_deepfuse(
+    images: Sequence[np.ndarray],
+    *,
+    weights: str | Path = "deepfuse",
+    tile: int = 512,
+    overlap: int = 32,
+    device: str = "cpu",
+    threads: int | None = None,
+    paths: Sequence[Path] | None = None,
+) -> np.ndarray:
     """DeepFuse with the shipped weights: see :func:`expokit.fusion.deepfuse.fuse_deepfuse`.
 
-    Imported on first call, so ``expokit.fusion`` itself does not need PyTorch.
+    Imported on first call, so ``expokit.fusion`` itself does not need PyTorch. The options
+    are those of the real function (the method table reads them from this signature).
     """
     try:
-        from .deepfuse import fuse_deepfuse as fuse
+        from .deepfuse import fuse_deepfuse as run
     except ImportError as exc:
         from ..errors import MissingResourceError
 
         raise MissingResourceError(
             f"DeepFuse needs PyTorch and safetensors ({exc}): pip install \"expokit[torch]\""
         ) from exc
-    return fuse(images, **kwargs)
+    return run(images, weights=weights, tile=tile, overlap=overlap, device=device,
+               threads=threads, paths=paths)
 
 
-#: Fusion methods by name (the CLI's ``--method`` and ``expokit eval --fuse`` choices).
-FUSERS = {"mertens": fuse_mertens, "deepfuse": fuse_deepfuse}
+#: Names accepted by :func:`fuse` (the CLI's ``--method`` and ``expokit eval --fuse``).
+FuseMethod = Literal["mertens", "deepfuse"]
+
+#: Fusion methods by name.
+FUSERS: dict[str, Callable[..., np.ndarray]] = {"mertens": fuse_mertens,
+                                                "deepfuse": fuse_deepfuse}
+
+
+def fuse(images: Sequence[np.ndarray], method: FuseMethod = "mertens", *,
+         paths: Sequence[object] | None = None, **options: Any) -> np.ndarray:
+    """Fuse a bracket with the method called ``method`` (see :data:`FUSERS`).
+
+    Args:
+        images: the bracket, display-referred arrays of one size (uint8, uint16 or float in
+            [0, 1]); exposure times are not needed.
+        method: ``"mertens"`` (:func:`fuse_mertens`) or ``"deepfuse"`` (:func:`fuse_deepfuse`,
+            needs the torch extra).
+        paths: file names, one per image, used only in error messages.
+        **options: keyword options of the chosen method, e.g. ``sigma`` for mertens, ``tile``
+            for deepfuse.
+
+    Returns:
+        The fused image, display-referred float32 ``(H, W, C)`` in [0, 1].
+
+    Raises:
+        InputError: for an unknown method or an option the method does not take (the message
+            lists the valid ones), or whatever the method raises.
+    """
+    return dispatch(FUSERS, method, "fusion method", (images,), options, fixed={"paths": paths})

@@ -16,10 +16,12 @@ exposure per code level); merged radiance is linear float32 >= 0 in relative uni
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
 
 import numpy as np
 
+from .._methods import dispatch
 from .deghost import DEGHOSTERS, Deghost
 from .masks import invalid_mask
 from .merge import MERGERS, SATURATIONS, ResponseName, Saturation, merge_debevec, merge_robertson
@@ -30,6 +32,7 @@ from .response import (
     response_linear,
     response_srgb,
 )
+from .stats import dynamic_range
 from .weighting import (
     WEIGHTINGS,
     Weighting,
@@ -41,28 +44,66 @@ from .weighting import (
     weighting_uniform,
 )
 
-#: Camera response calibrations by name (the CLI's ``--calibrate`` choices).
+#: Names accepted by :func:`calibrate` (the CLI's ``--calibrate`` choices, with ``linear``
+#: for no calibration).
+CalibrateMethod = Literal["debevec", "robertson"]
+
+#: Camera response calibrations by name.
 CALIBRATORS: dict[str, Callable[..., np.ndarray]] = {
     "debevec": calibrate_debevec,
     "robertson": calibrate_robertson,
 }
 
+#: Names accepted by :func:`merge` (the CLI's ``merge --method`` choices).
+MergeMethod = Literal["debevec", "robertson"]
+
+
+def calibrate(images: Sequence[np.ndarray], exposure_times: Sequence[float],
+              method: CalibrateMethod = "debevec", **options: Any) -> np.ndarray:
+    """Recover the inverse camera response ``(L, C)`` with a method of :data:`CALIBRATORS`.
+
+    ``images`` and ``exposure_times`` are those of :func:`calibrate_debevec`; ``options`` are
+    the chosen method's keyword options (``channels`` for ``"debevec"``, ``max_iter`` for
+    ``"robertson"``...).
+
+    Raises:
+        InputError: for an unknown method or an option the method does not take.
+    """
+    return dispatch(CALIBRATORS, method, "calibration method", (images, exposure_times), options)
+
+
+def merge(images: Sequence[np.ndarray], exposure_times: Sequence[float],
+          method: MergeMethod = "debevec", **options: Any) -> np.ndarray:
+    """Linear radiance, float32 ``(H, W, C)`` >= 0, merged by a method of :data:`MERGERS`.
+
+    Takes what :func:`merge_debevec` takes; ``options`` (``response``, ``weighting``,
+    ``mask``, ``deghost``...) are checked against the chosen method's signature, so a
+    misspelled one is an :class:`~expokit.errors.InputError`, not ignored.
+    """
+    return dispatch(MERGERS, method, "merge method", (images, exposure_times), options)
+
+
 __all__ = [
     "CALIBRATORS",
+    "CalibrateMethod",
     "DEGHOSTERS",
     "MERGERS",
     "SATURATIONS",
     "WEIGHTINGS",
     "CalibrationChannels",
     "Deghost",
+    "MergeMethod",
     "ResponseName",
     "Saturation",
     "Weighting",
     "WeightingFunction",
+    "calibrate",
     "calibrate_debevec",
     "calibrate_robertson",
+    "dynamic_range",
     "get_weighting",
     "invalid_mask",
+    "merge",
     "merge_debevec",
     "merge_robertson",
     "response_linear",

@@ -17,7 +17,14 @@ from ._exif import ExifData, read_exif
 from ._info import ImageInfo, image_info
 from ._paths import READ_EXTS
 from ._read import read_image
-from ._write import WRITE_FORMATS, check_output_path, to_code_values, write_image
+from ._write import (
+    WRITE_FORMATS,
+    check_new_output,
+    check_output_path,
+    output_paths,
+    to_code_values,
+    write_image,
+)
 
 __all__ = [
     "READ_EXTS",
@@ -25,9 +32,11 @@ __all__ = [
     "ExifData",
     "ImageInfo",
     "atomic_path",
+    "check_new_output",
     "check_not_input",
     "check_output_path",
     "image_info",
+    "output_paths",
     "read_exif",
     "read_image",
     "to_code_values",

@@ -70,6 +70,65 @@ def check_output_path(path: PathLike, *, inputs: Sequence[PathLike] = ()) -> Pat
     return check_not_input(out, inputs)
 
 
+def check_new_output(path: PathLike, *, inputs: Sequence[PathLike] = (),
+                     overwrite: bool = False) -> Path:
+    """:func:`check_output_path`, and refuse an output that exists unless ``overwrite``.
+
+    Args:
+        path: where the image will be written.
+        inputs: the files it is computed from; the output may not be one of them.
+        overwrite: allow replacing an existing file (never an input).
+
+    Returns:
+        ``path`` as a :class:`~pathlib.Path`.
+
+    Raises:
+        InputError: as :func:`check_output_path`, or when the file exists and not ``overwrite``.
+    """
+    out = check_output_path(path, inputs=inputs)
+    if not overwrite and out.exists():
+        raise InputError(f"{out} exists: pass --overwrite to replace it, or choose another "
+                         "name with -o")
+    return out
+
+
+def output_paths(inputs: Sequence[PathLike], output: PathLike | None, *, several: bool,
+                 suffix: str = "_corrected") -> list[Path]:
+    """Where to write one result per input: beside each input, into a folder, or one file.
+
+    Args:
+        inputs: the input files.
+        output: ``None`` (write ``NAME{suffix}.EXT`` beside each input), a folder (existing,
+            or a new name without an extension: one file per input, same name), or a file
+            (only when there is one input).
+        several: whether the user gave several inputs or a folder, so that ``output`` must be
+            a folder.
+        suffix: added to each input's stem when ``output`` is ``None``.
+
+    Returns:
+        One output path per input.
+
+    Raises:
+        InputError: when ``output`` is a file but ``several`` is true.
+
+    >>> [p.as_posix() for p in output_paths(["a/x.png"], None, several=False)]
+    ['a/x_corrected.png']
+    >>> [p.as_posix() for p in output_paths(["x.png", "y.jpg"], "out", several=True)]
+    ['out/x.png', 'out/y.jpg']
+    """
+    paths = [Path(p) for p in inputs]
+    if output is None:
+        return [p.with_name(f"{p.stem}{suffix}{p.suffix}") for p in paths]
+    out = Path(output)
+    if out.is_dir() or (not out.exists() and not out.suffix):
+        return [out / p.name for p in paths]
+    if several:
+        kind = "a file" if out.exists() else "a file name"
+        raise InputError(f"-o {out} is {kind} but a folder or several images were given: "
+                         "give a folder with -o (it is created if missing)")
+    return [out]
+
+
 def _resolve_depth(fmt: str, bit_depth: int | None, img: np.ndarray, name: str) -> int:
     allowed = _DEPTHS[fmt]
     if bit_depth is None:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import inspect
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from .._checks import Negative
+from .._methods import check_options, keyword_options
 from ..errors import InputError
 from ._table import MetricInfo, get_metric
 
@@ -26,14 +26,6 @@ def _load(img: object, name: str, negative: Negative = "clip") -> np.ndarray:
             f"{name} is a {type(img).__name__}, expected a NumPy array or a file path"
         )
     return img
-
-
-def _keywords(function: Callable[..., float]) -> set[str] | None:
-    """The keyword-only options of a metric; None when it takes ``**kwargs``."""
-    params = inspect.signature(function).parameters.values()
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
-        return None
-    return {p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY}
 
 
 def extreme_pair(sources: Sequence[np.ndarray]) -> tuple[int, int]:
@@ -173,14 +165,8 @@ def score(
     pair: tuple[int, int] | None = None
     for info in infos:
         kwargs = dict(opts.get(info.name, {}))
-        accepted = _keywords(info.function)
-        if accepted is not None:
-            bad = sorted(set(kwargs) - accepted)
-            if bad:
-                raise InputError(
-                    f"{info.name} has no option {', '.join(map(repr, bad))}; its options are "
-                    f"{', '.join(sorted(accepted)) or 'none'}"
-                )
+        check_options(info.name, info.function, kwargs)
+        accepted = keyword_options(info.function)
         if info.kind != "hdr" and (accepted is None or "data_range" in accepted):
             kwargs.setdefault("data_range", data_range)
         if info.kind in ("full_reference", "hdr"):

@@ -12,13 +12,13 @@ picks one by name (the CLI's ``--method``) and refuses options the operator does
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from typing import Any, Literal
 
 import numpy as np
 
-from ..errors import InputError
+from .._methods import dispatch, keyword_options, pick
+from ..errors import InputError  # noqa: F401 - the doctests use it
 from ._common import Encoding
 from .drago import tonemap_drago
 from .mantiuk import tonemap_mantiuk
@@ -54,18 +54,7 @@ def options_of(method: str) -> list[str]:
     >>> options_of("drago")
     ['bias', 'ld_max', 'saturation', 'encoding']
     """
-    fn = _lookup(method)
-    return [p.name for p in inspect.signature(fn).parameters.values()
-            if p.kind is inspect.Parameter.KEYWORD_ONLY]
-
-
-def _lookup(method: object) -> Callable[..., np.ndarray]:
-    try:
-        return TONEMAPPERS[method]  # type: ignore[index]
-    except (KeyError, TypeError):
-        raise InputError(
-            f"unknown tone-mapping method {method!r}: choose one of {', '.join(TONEMAPPERS)}"
-        ) from None
+    return keyword_options(pick(TONEMAPPERS, method, what="tone-mapping method")) or []
 
 
 def tonemap(radiance: np.ndarray, method: ToneMapper = "reinhard", **options: Any) -> np.ndarray:
@@ -91,13 +80,4 @@ def tonemap(radiance: np.ndarray, method: ToneMapper = "reinhard", **options: An
     ...     print(exc)
     reinhard has no option 'kee'; its options are key, white, saturation, encoding
     """
-    fn = _lookup(method)
-    valid = options_of(method)
-    unknown = [name for name in options if name not in valid]
-    if unknown:
-        names = ", ".join(repr(n) for n in unknown)
-        raise InputError(
-            f"{method} has no option{'s' if len(unknown) > 1 else ''} {names}; its options "
-            f"are {', '.join(valid)}"
-        )
-    return fn(radiance, **options)
+    return dispatch(TONEMAPPERS, method, "tone-mapping method", (radiance,), options)

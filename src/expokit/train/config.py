@@ -40,13 +40,14 @@ import os
 import sys
 import types
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, TypeVar, Union
 
 import dacite
 import tomli_w
 
+from .._methods import parse_assignments, parse_value
 from ..errors import InputError
 from ..io import atomic_path
 
@@ -55,7 +56,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - python 3.10
     import tomli as tomllib
 
-__all__ = ["config_class_from", "config_to_dict", "dump_config", "load_config"]
+__all__ = ["config_class_from", "config_to_dict", "dump_config", "load_config", "parse_overrides"]
 
 T = TypeVar("T")
 
@@ -88,10 +89,26 @@ def _is_union(tp: Any) -> bool:
 
 def _parse_cli_value(value: str) -> Any:
     """Parse a command-line override string as a TOML value (``10``, ``1e-3``, ``[1, 2]``)."""
-    try:
-        return tomllib.loads(f"v = {value}")["v"]
-    except tomllib.TOMLDecodeError:
-        return value
+    return parse_value(value)
+
+
+def parse_overrides(items: Sequence[str] | None) -> dict[str, Any]:
+    """``--set`` options as the ``**overrides`` of :func:`load_config`.
+
+    Args:
+        items: ``KEY=VALUE`` strings, the key dotted (``loop.steps=200``); ``None``: none.
+
+    Returns:
+        ``{dotted key: value}``, each value parsed as TOML (``10``, ``1e-3``, ``true``,
+        ``[1, 2]``); a bare word is a string.
+
+    Raises:
+        InputError: for an item that is not ``KEY=VALUE``.
+
+    >>> parse_overrides(["loop.steps=10", "loop.lr=1e-3", "data.name=abc"])
+    {'loop.steps': 10, 'loop.lr': 0.001, 'data.name': 'abc'}
+    """
+    return parse_assignments(items, flag="--set", example="loop.steps=200")
 
 
 def _accepts_str(tp: Any) -> bool:
