@@ -72,6 +72,16 @@ def test_align_help_lists_the_aligners() -> None:
     assert names_in(option_help("align", "--method")) == list(ALIGNERS)
 
 
+def test_train_help_lists_exactly_the_recipes() -> None:
+    from expokit.train.recipe import RECIPES
+
+    result = cli("train", "--help")
+    assert result.exit_code == 0, result.output
+    commands = flat(result.output.split("Commands")[1])
+    listed = re.findall(r" ([a-z_0-9]+) +[A-Z]", commands)
+    assert sorted(listed) == sorted(RECIPES)
+
+
 def assert_refused(result, *words: str) -> None:
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
