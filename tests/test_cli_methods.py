@@ -77,8 +77,8 @@ def test_train_help_lists_exactly_the_recipes() -> None:
 
     result = cli("train", "--help")
     assert result.exit_code == 0, result.output
-    commands = flat(result.output.split("Commands")[1])
-    listed = re.findall(r" ([a-z_0-9]+) +[A-Z]", commands)
+    rows = result.output.split("Commands")[1].splitlines()
+    listed = [m.group(1) for r in rows if (m := re.match(r"^│ ([a-z_0-9]+)\s{2,}\S", r))]
     assert sorted(listed) == sorted(RECIPES)
 
 
