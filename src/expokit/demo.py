@@ -40,9 +40,9 @@ def _label(img: np.ndarray, text: str) -> np.ndarray:
 def _learned(frames: list[np.ndarray], out: Path, say: Any, written: dict[str, Path]
              ) -> list[tuple[np.ndarray, str]]:
     """DeepFuse on the bracket and UEC on an under-exposed shot, where PyTorch is installed."""
-    from ._checks import require_torch
     from .errors import MissingResourceError
     from .io import write_image
+    from .nn.runtime import require_torch
 
     try:
         require_torch("this step (DeepFuse and UEC)")

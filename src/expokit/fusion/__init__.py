@@ -17,14 +17,11 @@ def fuse_deepfuse(images: Sequence[np.ndarray], **kwargs: Any) -> np.ndarray:
 
     Imported on first call, so ``expokit.fusion`` itself does not need PyTorch.
     """
-    try:
-        from .deepfuse import fuse_deepfuse as fuse
-    except ImportError as exc:
-        from ..errors import MissingResourceError
+    from ..nn.runtime import require_torch
 
-        raise MissingResourceError(
-            f"DeepFuse needs PyTorch and safetensors ({exc}): pip install \"expokit[torch]\""
-        ) from exc
+    require_torch("DeepFuse")
+    from .deepfuse import fuse_deepfuse as fuse
+
     return fuse(images, **kwargs)
 
 
