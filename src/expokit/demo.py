@@ -14,7 +14,7 @@ import numpy as np
 
 from .color import luminance
 from .errors import InputError
-from .synthetic import render_scene, simulate_bracket
+from .simulate import photograph, render_scene
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ def run_demo(out_dir: str | Path, *, width: int = 960, console: Any = None) -> d
 
     h = width * 3 // 4
     truth = render_scene(h, width, seed=0)
-    frames = simulate_bracket(truth, DEMO_TIMES, noise=0.002, seed=1)
+    frames = photograph(truth, DEMO_TIMES, noise=0.002, seed=1)
     written: dict[str, Path] = {}
     for t, f in zip(DEMO_TIMES, frames, strict=True):
         name = "bracket_" + _fmt_time(t).replace("/", "_").replace(" ", "") + ".png"

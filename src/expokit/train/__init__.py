@@ -1,8 +1,8 @@
-"""Training machinery: simulated brackets, frozen configs, the training loop, checkpoints.
+"""Training machinery: frozen configs, the training loop, checkpoints, the recipes.
 
-The simulator (:mod:`expokit.train.simulate`) and the config loader
-(:mod:`expokit.train.config`) need only NumPy and OpenCV; the loop (:mod:`expokit.train.loop`)
-needs PyTorch and is imported on first use.
+The config loader (:mod:`expokit.train.config`) needs no PyTorch; the loop
+(:mod:`expokit.train.loop`) needs PyTorch and is imported on first use. Training data are
+simulated with :mod:`expokit.simulate`.
 """
 
 from __future__ import annotations
@@ -10,18 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from .config import config_to_dict, dump_config, load_config
-from .simulate import (
-    Camera,
-    SimulatedBracket,
-    load_radiance,
-    random_camera,
-    simulate_bracket,
-    simulate_exposures,
-)
 
-__all__ = ["Camera", "LoopConfig", "SimulatedBracket", "TrainResult", "config_to_dict",
-           "dump_config", "load_config", "load_radiance", "random_camera", "simulate_bracket",
-           "simulate_exposures", "train"]
+__all__ = ["LoopConfig", "TrainResult", "config_to_dict", "dump_config", "load_config", "train"]
 
 _LAZY = {"LoopConfig", "TrainResult", "train"}
 

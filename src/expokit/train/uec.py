@@ -2,8 +2,8 @@
 
 Every training sample is a **sequence**: a random square crop of a scene's linear radiance,
 resized to the encoder's 256 pixels and photographed by a random simulated camera
-(:func:`expokit.train.simulate.random_camera`) at -3, -2, ..., +3 EV from its automatic
-exposure (:func:`expokit.train.simulate.simulate_exposures`). The shots of a sequence are each
+(:func:`expokit.simulate.random_camera`) at -3, -2, ..., +3 EV from its automatic
+exposure (:func:`expokit.simulate.simulate_exposures`). The shots of a sequence are each
 other's ground truth (paper, section 3.3):
 
 * **restoration** (weight 1): input shot ``i`` corrected toward the exposure feature of shot
@@ -46,16 +46,16 @@ from torch import Tensor, nn
 from .._checks import to_float32
 from ..errors import InputError, MissingResourceError
 from ..models.uec import ENCODER_HEIGHT, EV_STOPS, UEC, thumbnail
-from .config import default_data_root, dump_config, load_config
-from .heldout import list_mefb_scenes
-from .loop import LoopConfig, TrainResult, train
-from .simulate import (
+from ..simulate import (
     Camera,
     auto_exposure_time,
     load_radiance,
     random_camera,
     simulate_exposures,
 )
+from .config import default_data_root, dump_config, load_config
+from .heldout import list_mefb_scenes
+from .loop import LoopConfig, TrainResult, train
 
 logger = logging.getLogger(__name__)
 
