@@ -97,8 +97,7 @@ class DataConfig:
     """Training and validation data.
 
     Attributes:
-        data_root: folder holding ``mefb/``, ``ma2015/`` and ``hdr_cc0/``; empty: ``$EXPOKIT_DATA``
-            or ``../shared/data`` beside the repository.
+        data_root: folder holding ``mefb/``, ``ma2015/`` and ``hdr_cc0/``; empty: ``$EXPOKIT_DATA``.
         patch: side of the square training patches (>= 16; the MEF-SSIM window is 11).
         sim_fraction: fraction of N = 2 samples taken from simulated rather than real brackets.
         n_inputs: exposure counts a batch may have; drawn uniformly per step (N > 2 batches are

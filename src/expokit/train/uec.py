@@ -71,8 +71,7 @@ class UECDataConfig:
     """Where the training sequences come from.
 
     Attributes:
-        data_root: folder with ``hdr_cc0/``, ``mefb/``, ``ma2015/``; "" = ``$EXPOKIT_DATA`` or
-            ``../shared/data`` beside the repository.
+        data_root: folder with ``hdr_cc0/``, ``mefb/``, ``ma2015/``; "" = ``$EXPOKIT_DATA``.
         hdr_scenes: ``hdr_cc0`` panoramas to train on.
         val_scene: the ``hdr_cc0`` panorama held out for validation.
         use_mefb: also train on MEFB photos (minus Ma 2015), linearised.
@@ -131,7 +130,7 @@ class UECTrainConfig:
 
 # --- data ------------------------------------------------------------------------------------
 def data_root(config: UECDataConfig) -> Path:
-    """``config.data_root``, else ``$EXPOKIT_DATA``, else ``../shared/data`` beside the repo."""
+    """``config.data_root``, else ``$EXPOKIT_DATA`` (MissingResourceError when neither is set)."""
     return Path(config.data_root) if config.data_root else default_data_root()
 
 
