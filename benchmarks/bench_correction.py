@@ -3,7 +3,7 @@
     python benchmarks/bench_correction.py [--width 3840] [--height 2160] [--threads 2]
                                           [--repeat 7] [--weights uec] [--exact]
 
-The input is a synthetic scene (expokit.synthetic.render_scene) exposed one stop under its
+The input is a synthetic scene (expokit.simulate.render_scene) exposed one stop under its
 automatic exposure and encoded as 8-bit sRGB, written once; the correction runs in a fresh
 process (as benchmarks/_common.py does) that loads the model and corrects the image once
 before timing (weights read, torch's first-call set-up), then times ``repeat`` calls of
@@ -57,8 +57,7 @@ warmup_uec = run_uec  # the first call sets torch up: not timed, not in the memo
 def make_image(width: int, height: int) -> np.ndarray:
     """An under-exposed 8-bit sRGB rendering of the synthetic HDR scene."""
     from expokit.color import linear_to_srgb
-    from expokit.synthetic import render_scene
-    from expokit.train.simulate import auto_exposure_time
+    from expokit.simulate import auto_exposure_time, render_scene
 
     rad = render_scene(height, width)
     t = auto_exposure_time(rad) / 2.0  # one stop under

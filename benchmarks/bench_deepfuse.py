@@ -3,7 +3,7 @@
     python benchmarks/bench_deepfuse.py [--megapixels 12] [--threads 1] [--repeat 1]
                                         [--tile 512] [--weights deepfuse]
 
-A synthetic 3-exposure 8-bit bracket (expokit.synthetic) of the given size is written once;
+A synthetic 3-exposure 8-bit bracket (expokit.simulate) of the given size is written once;
 each contender runs in its own process with the same thread count (``_common.measure``), and
 the script prints the best wall time, the peak memory above the loaded inputs (VmHWM), and the
 ratios. DeepFuse runs tiled (``--tile`` core, 32 pixels of overlap), so its working memory is
@@ -75,13 +75,13 @@ def main() -> None:
                     help="shipped name or a .safetensors path")
     args = ap.parse_args()
 
-    from expokit.synthetic import render_scene, simulate_bracket
+    from expokit.simulate import photograph, render_scene
 
     w = int(round(math.sqrt(args.megapixels * 1e6 * 4 / 3)))
     h = int(round(w * 3 / 4))
     print(f"bracket: {len(TIMES)} x {w}x{h} 8-bit ({w * h / 1e6:.1f} MP), "
           f"threads={args.threads}, best of {args.repeat}, DeepFuse tile {args.tile}")
-    frames = simulate_bracket(render_scene(h, w), TIMES)
+    frames = photograph(render_scene(h, w), TIMES)
     inputs = save_inputs({f"frame{i}": f for i, f in enumerate(frames)})
     os.environ["BENCH_TILE"] = str(args.tile)
     os.environ["BENCH_WEIGHTS"] = str(args.weights)

@@ -2,7 +2,7 @@
 
     python benchmarks/bench_fusion.py [--megapixels 12] [--threads 2]
 
-A synthetic 3-exposure 8-bit bracket (expokit.synthetic) of the given size is written once;
+A synthetic 3-exposure 8-bit bracket (expokit.simulate) of the given size is written once;
 each contender runs in its own process with the same thread count, and the script prints
 best-of-3 wall time, peak memory above the loaded inputs, and the ratios. Peers that are
 missing are reported, not fatal: OpenCV comes with expokit; enfuse is Debian's `enfuse` package
@@ -103,13 +103,13 @@ def main() -> None:
                     help="comma-separated peers to run ('none' for expokit alone, e.g. at 100 MP)")
     args = ap.parse_args()
 
-    from expokit.synthetic import render_scene, simulate_bracket
+    from expokit.simulate import photograph, render_scene
 
     w = int(round(math.sqrt(args.megapixels * 1e6 * 4 / 3)))
     h = int(round(w * 3 / 4))
     print(f"bracket: {len(TIMES)} x {w}x{h} 8-bit ({w * h / 1e6:.1f} MP), "
           f"threads={args.threads}, best of {args.repeat}")
-    frames = simulate_bracket(render_scene(h, w), TIMES)
+    frames = photograph(render_scene(h, w), TIMES)
     inputs = save_inputs({f"frame{i}": f for i, f in enumerate(frames)})
 
     ours = measure(__file__, "expokit", inputs, threads=args.threads, repeat=args.repeat)

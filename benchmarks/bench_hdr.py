@@ -2,7 +2,7 @@
 
     python benchmarks/bench_hdr.py [--megapixels 12] [--threads 2] [--repeat 3] [--quick]
 
-A synthetic 3-exposure 8-bit bracket (expokit.synthetic, sRGB camera) of the given size is
+A synthetic 3-exposure 8-bit bracket (expokit.simulate, sRGB camera) of the given size is
 written once; each contender runs in its own process with the same thread count (OpenCV's
 cv2.setNumThreads and expokit's EXPOKIT_THREADS), and the script prints best-of-N wall time,
 peak memory above the loaded inputs, and the ratios, for:
@@ -130,14 +130,14 @@ def main() -> None:
                          "on 12 MP)")
     args = ap.parse_args()
 
-    from expokit.synthetic import render_scene, simulate_bracket
+    from expokit.simulate import photograph, render_scene
 
     w = int(round(math.sqrt(args.megapixels * 1e6 * 4 / 3)))
     h = int(round(w * 3 / 4))
     print(f"bracket: {len(TIMES)} x {w}x{h} 8-bit ({w * h / 1e6:.1f} MP), times {TIMES} s, "
           f"threads={args.threads}, best of {args.repeat}")
     print("note: wall-clock timings on a shared machine are noisy")
-    frames = simulate_bracket(render_scene(h, w), TIMES)
+    frames = photograph(render_scene(h, w), TIMES)
     inputs = save_inputs({f"frame{i}": f for i, f in enumerate(frames)})
 
     def pair(label: str, name: str, repeat: int, data: Path) -> None:

@@ -19,7 +19,7 @@ merge has colour information.
 
 * Simulated: radiance maps from ``$EXPOKIT_DATA/hdr_cc0`` (8 scenes), the first ``--more`` of
   ``hdr_cc0_more`` (sorted names) and expokit's synthetic interior, downscaled to ``--side``
-  pixels, photographed by ``expokit.train.simulate`` at -2, 0, +2 EV around the auto exposure
+  pixels, photographed by ``expokit.simulate`` at -2, 0, +2 EV around the auto exposure
   with its default camera (sRGB response, Poisson-Gaussian noise at ISO 100) and JPEG quality
   90 (4:2:0). Also printed: the median |ln| error of luminance against the true radiance (after
   one global scale, over pixels some frame saw between codes 13 and 242) and the chromaticity
@@ -112,8 +112,7 @@ def merge_opencv(images, times):
 
 # --- scenes ----------------------------------------------------------------------------------
 def simulated_scenes(root: Path, side: int, more: int):
-    from expokit.synthetic import render_scene
-    from expokit.train.simulate import load_radiance
+    from expokit.simulate import load_radiance, render_scene
 
     files = sorted((root / "hdr_cc0").glob("*.exr"))
     files += sorted((root / "hdr_cc0_more").glob("*.exr"))[:more]
@@ -160,7 +159,7 @@ def main() -> int:
     import os
 
     os.environ["EXPOKIT_THREADS"] = str(args.threads)
-    from expokit.train.simulate import Camera, simulate_bracket
+    from expokit.simulate import Camera, simulate_bracket
 
     root = data_root()
     t_start = time.perf_counter()

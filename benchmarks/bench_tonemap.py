@@ -3,7 +3,7 @@
     python benchmarks/bench_tonemap.py [--megapixels 12] [--threads 2] [--repeat 3]
                                        [--methods mantiuk,reinhard,drago,reinhard_local]
 
-The synthetic HDR scene (expokit.synthetic.render_scene, linear float32 radiance, ~4.5
+The synthetic HDR scene (expokit.simulate.render_scene, linear float32 radiance, ~4.5
 decades) of the given size is written once; each contender runs in its own process with the
 same thread count (cv2.setNumThreads, and $EXPOKIT_THREADS for expokit's DCTs), and the script
 prints best-of-N wall time, peak memory above the loaded inputs, and the ratios.
@@ -107,7 +107,7 @@ def main() -> None:
     ap.add_argument("--peers", default="opencv", help="'opencv', or 'none' for expokit alone")
     args = ap.parse_args()
 
-    from expokit.synthetic import render_scene
+    from expokit.simulate import render_scene
 
     w = int(round(math.sqrt(args.megapixels * 1e6 * 4 / 3)))
     h = int(round(w * 3 / 4))

@@ -26,7 +26,7 @@ from expokit.align import (
     exposure_residual,
     largest_valid_rectangle,
 )
-from expokit.synthetic import render_scene, simulate_bracket
+from expokit.simulate import photograph, render_scene
 
 from .conftest import need
 
@@ -75,7 +75,7 @@ MARGIN_Y, MARGIN_X = 40, 60
 def shifted_bracket() -> tuple[list[np.ndarray], list[np.ndarray]]:
     """(frames, full-size bracket): 3 exposures cropped at OFFSETS from a 560x760 rendering."""
     rad = render_scene(H + 2 * MARGIN_Y, W + 2 * MARGIN_X, seed=1)
-    full = simulate_bracket(rad, TIMES, noise=0.002, seed=3)
+    full = photograph(rad, TIMES, noise=0.002, seed=3)
     frames = [
         np.ascontiguousarray(b[MARGIN_Y + dy: MARGIN_Y + dy + H, MARGIN_X + dx: MARGIN_X + dx + W])
         for b, (dx, dy) in zip(full, OFFSETS, strict=True)
@@ -187,8 +187,8 @@ def warped_render_scene():
     frames, truths, true_t = [], [], []
     for t, g in zip(TIMES, warps, strict=True):
         warped = cv2.warpPerspective(rad, g, (big_w, big_h), flags=cv2.INTER_LINEAR)
-        frames.append(simulate_bracket(warped, [t], noise=0.002, seed=5)[0][oy:oy + H, ox:ox + W])
-        truths.append(simulate_bracket(rad, [t])[0][oy:oy + H, ox:ox + W])
+        frames.append(photograph(warped, [t], noise=0.002, seed=5)[0][oy:oy + H, ox:ox + W])
+        truths.append(photograph(rad, [t])[0][oy:oy + H, ox:ox + W])
         # frame pixel p is big-image pixel p + o of the warped rendering, i.e. g^-1 (p + o) of
         # the scene, i.e. g^-1 (p + o) - o of the reference.
         true_t.append(np.linalg.inv(crop) @ np.linalg.inv(g) @ crop)
@@ -251,7 +251,7 @@ def smooth_field_bracket():
         mx = q[:, 0].reshape(H, W).astype(np.float32)
         my = q[:, 1].reshape(H, W).astype(np.float32)
         sampled = cv2.remap(base, mx, my, cv2.INTER_CUBIC)
-        frames.append(simulate_bracket(sampled, [t], noise=0.002, seed=int(4 * t))[0])
+        frames.append(photograph(sampled, [t], noise=0.002, seed=int(4 * t))[0])
     return frames, true_t
 
 
@@ -273,7 +273,7 @@ def test_equalised_grey_is_exposure_invariant():
     """Two exposures of one scene give nearly the same normalised greyscale."""
     rng = np.random.default_rng(0)
     rad = np.exp2(rng.uniform(-6, 0, (60, 80))).astype(np.float32)
-    dark, light = simulate_bracket(np.repeat(rad[..., None], 3, axis=2), [1.0, 2.0], bit_depth=16)
+    dark, light = photograph(np.repeat(rad[..., None], 3, axis=2), [1.0, 2.0], bit_depth=16)
     gd, gl = equalised_grey(dark), equalised_grey(light)
     assert gd.dtype == np.uint8 and gd.shape == (60, 80)
     # Only ties and the highlights clipped in the light frame can differ.
@@ -567,7 +567,7 @@ def jpeg_bracket(tmp_path_factory):
     folder = tmp_path_factory.mktemp("jpeg_bracket")
     m = CLI_MARGIN
     rad = render_scene(CLI_H + 2 * m, CLI_W + 2 * m, seed=4)
-    truth = simulate_bracket(rad, TIMES, noise=0.002, seed=2)
+    truth = photograph(rad, TIMES, noise=0.002, seed=2)
     paths = []
     for i, (b, (dx, dy), t) in enumerate(zip(truth, CLI_OFFSETS, TIMES, strict=True)):
         exif = Image.Exif()
@@ -673,7 +673,7 @@ def test_cli_align_crop_is_the_default(jpeg_bracket, tmp_path):
 
 def test_cli_align_unmoved_bracket_is_copied(tmp_path):
     """Frames that need no shift (and no crop) are byte copies, whatever --edges says."""
-    frames = simulate_bracket(render_scene(120, 160, seed=5), TIMES)
+    frames = photograph(render_scene(120, 160, seed=5), TIMES)
     paths = []
     for i, f in enumerate(frames):
         paths.append(tmp_path / f"f{i}.jpg")

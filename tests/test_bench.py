@@ -24,7 +24,7 @@ from expokit.bench.evaluate import Row, plot_means, read_rows
 from expokit.io import read_image
 from expokit.metrics import mef_ssim
 from expokit.metrics.mefb_edge import qabf
-from expokit.synthetic import render_scene, simulate_bracket
+from expokit.simulate import photograph, render_scene
 
 
 @pytest.fixture()
@@ -33,7 +33,7 @@ def folders(tmp_path) -> Path:
     for b in range(2):
         folder = tmp_path / f"scene{b}"
         (folder / "fused").mkdir(parents=True)
-        frames = simulate_bracket(render_scene(48, 64, seed=b), (1 / 32, 1 / 4, 2.0))
+        frames = photograph(render_scene(48, 64, seed=b), (1 / 32, 1 / 4, 2.0))
         for i, f in enumerate(frames):
             cv2.imwrite(str(folder / f"exp{i}.png"), f[..., ::-1])
         cv2.imwrite(str(folder / "fused" / "middle.png"), frames[1][..., ::-1])

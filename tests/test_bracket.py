@@ -13,13 +13,13 @@ from PIL.TiffImagePlugin import IFDRational
 
 from expokit import InputError
 from expokit.bracket import Bracket, estimate_exposure_times, group_brackets
-from expokit.synthetic import render_scene, simulate_bracket
+from expokit.simulate import photograph, render_scene
 
 from .conftest import need
 
 
 def frames(n: int = 3) -> list[np.ndarray]:
-    return simulate_bracket(render_scene(64, 96), [2.0**-k for k in range(n)])
+    return photograph(render_scene(64, 96), [2.0**-k for k in range(n)])
 
 
 def test_sorted_by_exposure_with_paths_following():
@@ -50,10 +50,10 @@ def test_bad_images_name_the_file():
 
 
 def test_estimated_times_match_the_true_ratios():
-    # simulate_bracket uses the sRGB response that the estimator assumes: ratios are exact up
+    # photograph uses the sRGB response that the estimator assumes: ratios are exact up
     # to 8-bit quantisation.
     truth = np.array([1 / 8, 1 / 2, 2.0])
-    shots = simulate_bracket(render_scene(120, 160), truth)
+    shots = photograph(render_scene(120, 160), truth)
     est = estimate_exposure_times([shots[2], shots[0], shots[1]])
     np.testing.assert_allclose(est / est[1], truth[[2, 0, 1]] / truth[0], rtol=0.03)
 
@@ -71,8 +71,8 @@ def _step_errors(images, evs):
 def test_estimated_steps_on_noisy_jpeg_brackets(step):
     """Issue 9 item 7: 0.25-stop accuracy, 8-bit JPEG (q90) with sensor noise, synthetic scene.
     Measured: at most 0.005 stop."""
-    from expokit.train.simulate import Camera
-    from expokit.train.simulate import simulate_bracket as simulate
+    from expokit.simulate import Camera
+    from expokit.simulate import simulate_bracket as simulate
 
     evs = (-step, 0, step)
     b = simulate(render_scene(240, 320), evs=evs, camera=Camera(jpeg_quality=90), seed=0)
@@ -83,8 +83,8 @@ def test_estimated_steps_on_real_radiance(shared_data):
     """The same on real radiance maps, 1-3 stop steps with 3 frames and 2-stop with 5.
     Measured: at most 0.05 stop (the previous estimator, neighbour pairs of channel-averaged
     codes: 0.56 on st_fagans_interior at 3 stops, 1.05 at 2 stops with 5 frames)."""
-    from expokit.train.simulate import Camera, load_radiance
-    from expokit.train.simulate import simulate_bracket as simulate
+    from expokit.simulate import Camera, load_radiance
+    from expokit.simulate import simulate_bracket as simulate
 
     worst = 0.0
     for name in ("hdr_cc0_more/st_fagans_interior.exr", "hdr_cc0/interior.exr",
@@ -98,7 +98,7 @@ def test_estimated_steps_on_real_radiance(shared_data):
 
 def test_estimate_refuses_a_frame_without_overlap():
     rad = np.full((32, 32, 3), 0.5, np.float32)
-    shots = simulate_bracket(rad, [1 / 8, 1.0, 64.0])  # codes 74, 188 and 255 (white)
+    shots = photograph(rad, [1 / 8, 1.0, 64.0])  # codes 74, 188 and 255 (white)
     with pytest.raises(InputError, match=r"2 groups that share too few well-exposed pixels "
                                          r"\(images 1, 2; 3\).*--times"):
         estimate_exposure_times(shots)

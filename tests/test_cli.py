@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from conftest import CliResult, run_cli
 
-from expokit.synthetic import render_scene, simulate_bracket
+from expokit.simulate import photograph, render_scene
 
 TIMES = (1 / 64, 1 / 8, 1.0)
 
@@ -31,7 +31,7 @@ def test_installed_entry_point_runs_in_its_own_process():
 @pytest.fixture(scope="module")
 def shots(tmp_path_factory) -> list[Path]:
     folder = tmp_path_factory.mktemp("shots")
-    frames = simulate_bracket(render_scene(96, 128, seed=2), TIMES)
+    frames = photograph(render_scene(96, 128, seed=2), TIMES)
     paths = []
     for i, f in enumerate(frames):
         paths.append(folder / f"shot{i}.png")
@@ -182,7 +182,7 @@ def test_fuse_keeps_first_inputs_exif_and_aligns(tmp_path):
     from PIL import Image
     from PIL.TiffImagePlugin import IFDRational
 
-    frames = simulate_bracket(render_scene(120, 160, seed=4), TIMES)
+    frames = photograph(render_scene(120, 160, seed=4), TIMES)
     paths = []
     for i, (f, t) in enumerate(zip(frames, (64, 8, 1), strict=True)):
         exif = Image.Exif()

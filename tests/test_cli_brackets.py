@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from expokit.cli import app
 from expokit.fusion import fuse_mertens
 from expokit.io import read_image, write_image
-from expokit.synthetic import render_scene, simulate_bracket
+from expokit.simulate import photograph, render_scene
 
 TIMES = (1 / 64, 1 / 8, 1.0)
 BLUE = np.array([0, 0, 255], np.uint8)
@@ -28,7 +28,7 @@ def cli(*args: object):
 
 @pytest.fixture(scope="module")
 def frames() -> list[np.ndarray]:
-    return simulate_bracket(render_scene(96, 128, seed=5), TIMES)
+    return photograph(render_scene(96, 128, seed=5), TIMES)
 
 
 def write_frames(folder: Path, frames: list[np.ndarray], stem: str = "shot") -> list[Path]:

@@ -43,10 +43,10 @@ def test_score_checkpoint_option_names_learned_metrics(tmp_path):
 
 @pytest.fixture(scope="module")
 def bracket_files(tmp_path_factory):
-    from expokit.synthetic import render_scene, simulate_bracket
+    from expokit.simulate import photograph, render_scene
 
     folder = tmp_path_factory.mktemp("bracket")
-    frames = simulate_bracket(render_scene(60, 80, seed=3), (1 / 64, 1 / 8, 1.0))
+    frames = photograph(render_scene(60, 80, seed=3), (1 / 64, 1 / 8, 1.0))
     paths = []
     for i, f in enumerate(frames):
         paths.append(folder / f"shot{i}.png")

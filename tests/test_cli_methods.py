@@ -18,7 +18,7 @@ from expokit.align import ALIGNERS
 from expokit.cli import app
 from expokit.fusion import FUSERS
 from expokit.hdr import CALIBRATORS, MERGERS
-from expokit.synthetic import render_scene, simulate_bracket
+from expokit.simulate import photograph, render_scene
 
 TIMES = (1 / 64, 1 / 8, 1.0)
 
@@ -46,7 +46,7 @@ def option_help(command: str, option: str) -> str:
 def shots(tmp_path_factory) -> list[Path]:
     folder = tmp_path_factory.mktemp("shots")
     paths = []
-    for i, f in enumerate(simulate_bracket(render_scene(48, 64, seed=3), TIMES)):
+    for i, f in enumerate(photograph(render_scene(48, 64, seed=3), TIMES)):
         paths.append(folder / f"shot{i}.png")
         cv2.imwrite(str(paths[-1]), f[..., ::-1])
     return paths

@@ -217,10 +217,9 @@ def _landscape(h: int = 240, w: int = 320, seed: int = 0) -> np.ndarray:
 
 def _shot(rad: np.ndarray, ev: float) -> np.ndarray:
     """8-bit sRGB photo of ``rad`` taken ``ev`` stops from its automatic exposure."""
-    from expokit.synthetic import simulate_bracket
-    from expokit.train.simulate import auto_exposure_time
+    from expokit.simulate import auto_exposure_time, photograph
 
-    return simulate_bracket(rad, [auto_exposure_time(rad) * 2.0**ev])[0]
+    return photograph(rad, [auto_exposure_time(rad) * 2.0**ev])[0]
 
 
 def _clipped(img: np.ndarray) -> np.ndarray:
@@ -230,7 +229,7 @@ def _clipped(img: np.ndarray) -> np.ndarray:
 
 
 def _interior(ev: float) -> np.ndarray:
-    from expokit.synthetic import render_scene
+    from expokit.simulate import render_scene
 
     return _shot(render_scene(240, 320), ev)
 
@@ -249,7 +248,7 @@ def test_default_never_clips_more_than_one_point_of_unclipped_pixels(ev: float) 
 def test_default_keeps_neutral_colours_neutral() -> None:
     _need_shipped()
     from expokit.color import luminance
-    from expokit.synthetic import render_scene
+    from expokit.simulate import render_scene
 
     grey = np.repeat(luminance(render_scene(240, 320))[..., None], 3, axis=2)
     img = _shot(grey, -4.0)  # R = G = B in every pixel
@@ -308,14 +307,14 @@ def test_default_is_monotone_in_input_intensity(gain: float) -> None:
 
 def test_default_keeps_the_demo_window_blue() -> None:
     # The demo's UEC step: the 1/16 s shot of the demo scene; its window (sky radiance known
-    # from expokit.synthetic.render_scene: blue > red everywhere) must not turn white.
+    # from expokit.simulate.render_scene: blue > red everywhere) must not turn white.
     _need_shipped()
     from expokit.demo import DEMO_TIMES
-    from expokit.synthetic import render_scene, simulate_bracket
+    from expokit.simulate import photograph, render_scene
 
     h, w = 240, 320
     truth = render_scene(h, w, seed=0)
-    img = simulate_bracket(truth, DEMO_TIMES, noise=0.002, seed=1)[1]
+    img = photograph(truth, DEMO_TIMES, noise=0.002, seed=1)[1]
     out = correct_exposure(img)
     y, x = np.mgrid[0:h, 0:w] / np.float32([h, w])[:, None, None]
     window = (x > 0.17) & (x < 0.53) & (y > 0.14) & (y < 0.53)

@@ -20,8 +20,7 @@ from expokit.fusion.deepfuse import fuse_chroma, fuse_deepfuse, fuse_y  # noqa: 
 from expokit.metrics import mef_ssim  # noqa: E402
 from expokit.models.deepfuse import DeepFuse  # noqa: E402
 from expokit.models.zoo import WEIGHTS_DIR, export_weights, load_weights  # noqa: E402
-from expokit.synthetic import render_scene  # noqa: E402
-from expokit.synthetic import simulate_bracket as synthetic_bracket  # noqa: E402
+from expokit.simulate import photograph, render_scene  # noqa: E402
 from expokit.train.deepfuse import (  # noqa: E402
     DataConfig,
     deepfuse_loss,
@@ -37,7 +36,7 @@ def _net(seed: int = 0) -> DeepFuse:
 
 def _bracket(h: int = 48, w: int = 64, seed: int = 0) -> list[np.ndarray]:
     """A 3-shot 8-bit synthetic bracket (1/64, 1/8, 1 s) of expokit's HDR test scene."""
-    return synthetic_bracket(render_scene(h, w, seed=seed), (1 / 64, 1 / 8, 1.0))
+    return photograph(render_scene(h, w, seed=seed), (1 / 64, 1 / 8, 1.0))
 
 
 # --- the network --------------------------------------------------------------------------

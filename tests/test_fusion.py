@@ -10,14 +10,14 @@ from conftest import need
 
 from expokit import InputError
 from expokit.fusion import fuse_mertens
-from expokit.synthetic import render_scene, simulate_bracket
+from expokit.simulate import photograph, render_scene
 
 TIMES = (1 / 64, 1 / 8, 1.0)
 
 
 @pytest.fixture(scope="module")
 def bracket() -> list[np.ndarray]:
-    return simulate_bracket(render_scene(240, 320, seed=3), TIMES)
+    return photograph(render_scene(240, 320, seed=3), TIMES)
 
 
 def opencv_mertens(images: list[np.ndarray], wc: float, ws: float, we: float) -> np.ndarray:
@@ -55,7 +55,7 @@ def test_strip_size_does_not_change_the_result(bracket):
 
 
 def test_odd_sizes_and_greyscale():
-    frames = simulate_bracket(render_scene(101, 67, seed=1), TIMES)
+    frames = photograph(render_scene(101, 67, seed=1), TIMES)
     ref = opencv_mertens(frames, 0, 0, 1)
     np.testing.assert_allclose(fuse_mertens(frames, contrast_weight=0, saturation_weight=0,
                                             clip=False, strip_rows=16), ref, atol=2e-5)

@@ -1,6 +1,6 @@
 """Radiance merge: exact answers on synthetic brackets, properties, OpenCV, deghosting, errors.
 
-Ground truth: simulate_bracket photographs a known radiance through the sRGB encoding, so a
+Ground truth: photograph photographs a known radiance through the sRGB encoding, so a
 merge with ``response="srgb"`` (the true inverse response, white = 1) must give back the
 radiance itself, scale included, wherever some exposure saw it unclipped.
 """
@@ -21,7 +21,7 @@ from expokit.hdr import (
     merge_robertson,
     response_srgb,
 )
-from expokit.synthetic import render_scene, simulate_bracket
+from expokit.simulate import photograph, render_scene
 
 TIMES = [1 / 16, 1 / 2, 4.0]
 MERGES = [merge_debevec, merge_robertson]
@@ -34,7 +34,7 @@ def scene():
 
 @pytest.fixture(scope="module")
 def bracket(scene):
-    return simulate_bracket(scene, TIMES)
+    return photograph(scene, TIMES)
 
 
 def well_exposed(imgs, lo=13, hi=242):
@@ -62,7 +62,7 @@ def test_true_response_gives_radiance(merge, scene, bracket):
 @pytest.mark.parametrize("merge", MERGES)
 def test_calibrated_response_gives_radiance_up_to_scale(merge, scene):
     times = [2.0**k for k in range(-6, 3)]
-    imgs = simulate_bracket(scene, times)
+    imgs = photograph(scene, times)
     hdr = merge(imgs, times, response=calibrate_debevec(imgs, times))
     ok = well_exposed(imgs)
     ratio = hdr[ok] / scene[ok]
@@ -72,7 +72,7 @@ def test_calibrated_response_gives_radiance_up_to_scale(merge, scene):
 
 def test_uint16_with_its_1024_level_calibration(scene):
     times = [2.0**k for k in range(-6, 3)]
-    imgs = simulate_bracket(scene, times, bit_depth=16)
+    imgs = photograph(scene, times, bit_depth=16)
     response = calibrate_debevec(imgs, times)
     assert response.shape == (1024, 3)
     hdr = merge_debevec(imgs, times, response=response)  # interpolated at code / 65535
@@ -88,9 +88,9 @@ def test_clipped_everywhere_gets_the_extreme_exposure(merge):
     rad = np.full((8, 8, 3), 0.5, np.float32)
     rad[:4] = 1e4  # saturates even at 1/16 s
     rad[6:] = 1e-5  # code 0 even at 4 s
-    imgs = simulate_bracket(rad, TIMES)
+    imgs = photograph(rad, TIMES)
     assert (imgs[0][:4] == 255).all() and (imgs[-1][6:] == 0).all()
-    for response in ("srgb", calibrate_debevec(simulate_bracket(render_scene(64, 64), TIMES),
+    for response in ("srgb", calibrate_debevec(photograph(render_scene(64, 64), TIMES),
                                                TIMES)):
         hdr = merge(imgs, TIMES, response=response)
         assert np.isfinite(hdr).all() and (hdr >= 0).all()
@@ -203,8 +203,8 @@ def test_bright_neutral_highlight_keeps_its_colour():
     |rg - rg_true| over the patch, seeds 0-2: defaults 0.007 / 0.014-0.016; the previous
     defaults (per-channel hat weights, separate curves fitted to every code) 0.015-0.016 /
     0.031-0.032; OpenCV's CalibrateDebevec + MergeDebevec 0.012-0.032 / 0.033-0.058."""
-    from expokit.train.simulate import Camera
-    from expokit.train.simulate import simulate_bracket as simulate
+    from expokit.simulate import Camera
+    from expokit.simulate import simulate_bracket as simulate
 
     rad = render_scene(192, 256)
     camera = Camera(jpeg_quality=90)
@@ -226,7 +226,7 @@ def test_bright_neutral_highlight_keeps_its_colour():
 
 
 def test_saturation_option():
-    imgs = simulate_bracket(render_scene(32, 32), TIMES)
+    imgs = photograph(render_scene(32, 32), TIMES)
     grey = [im[..., :1] for im in imgs]  # one channel: both modes are the same merge
     np.testing.assert_array_equal(
         merge_debevec(grey, TIMES, response="srgb", saturation="any_channel"),
@@ -249,7 +249,7 @@ def test_robertson_merge_equals_opencv(scene):
     (Where every exposure is clipped OpenCV returns 0 or NaN; expokit uses the extreme one.)
     """
     times = [1 / 64, 1 / 8, 1.0, 8.0]
-    imgs = simulate_bracket(scene, times, noise=0.002)
+    imgs = photograph(scene, times, noise=0.002)
     resp = response_srgb(256, 3)
     # OpenCV weights each channel by its own code: compare with expokit's per-channel mode.
     ours = merge_robertson(imgs, times, response=resp, saturation="per_channel")
@@ -265,7 +265,7 @@ def test_debevec_merge_close_to_opencv(scene):
     equal. Measured on pixels unclipped everywhere: median |ln ratio| 0.0004, correlation of ln
     radiance 0.999999; both are 0.34 % from the true radiance."""
     times = [1 / 64, 1 / 8, 1.0, 8.0]
-    imgs = simulate_bracket(scene, times)
+    imgs = photograph(scene, times)
     resp = response_srgb(256, 3)
     ours = merge_debevec(imgs, times, response=resp)
     cv = cv2.createMergeDebevec().process(_bgr(imgs), np.asarray(times, np.float32),
@@ -292,7 +292,7 @@ def moving_bracket(noise: float = 0.0):
         box[140:200, x : x + 60] = True
         rads.append(r)
         boxes.append(box)
-    imgs = [simulate_bracket(r, [t], noise=noise, seed=i)[0]
+    imgs = [photograph(r, [t], noise=noise, seed=i)[0]
             for i, (r, t) in enumerate(zip(rads, TIMES, strict=True))]
     return imgs, rads, np.any(boxes, axis=0)
 

@@ -1,6 +1,6 @@
 """Camera response calibration: exact answers on synthetic brackets, OpenCV, bad input.
 
-Ground truth: expokit.synthetic.simulate_bracket photographs a known radiance through the sRGB
+Ground truth: expokit.simulate.photograph photographs a known radiance through the sRGB
 encoding, so the true inverse response is ``srgb_to_linear(code / 255)``. Responses are
 compared in log over codes 5..250 after removing the mean log ratio (they are only defined up
 to one scale): the RMS of that difference is the error below.
@@ -21,7 +21,7 @@ from expokit.hdr import (
     response_linear,
     response_srgb,
 )
-from expokit.synthetic import render_scene, simulate_bracket
+from expokit.simulate import photograph, render_scene
 
 # One-stop steps over 12 stops: every code level is seen, linked to its neighbours.
 TIMES_12 = [2.0**k for k in range(-8, 4)]
@@ -34,7 +34,7 @@ def scene():
 
 @pytest.fixture(scope="module")
 def bracket12(scene):
-    return simulate_bracket(scene, TIMES_12)
+    return photograph(scene, TIMES_12)
 
 
 def log_rms(response: np.ndarray, lo: int = 5, hi: int = 250) -> float:
@@ -60,7 +60,7 @@ def test_debevec_recovers_srgb(bracket12):
 
 def test_debevec_three_exposures(scene):
     times = [1 / 64, 1 / 8, 1.0, 8.0]
-    r = calibrate_debevec(simulate_bracket(scene, times), times)
+    r = calibrate_debevec(photograph(scene, times), times)
     assert log_rms(r) < 0.03  # measured 0.023: 3-stop steps leave gaps the prior fills in
 
 
@@ -77,7 +77,7 @@ def test_robertson_recovers_srgb(bracket12):
 def test_robertson_equals_opencv(scene):
     """Same algorithm, same data: the same curve as cv2.createCalibrateRobertson."""
     times = [1 / 64, 1 / 8, 1.0, 8.0]
-    imgs = simulate_bracket(scene, times)
+    imgs = photograph(scene, times)
     ours = calibrate_robertson(imgs, times, max_iter=30, threshold=0.0)
     bgr = [np.ascontiguousarray(im[..., ::-1]) for im in imgs]
     cv = cv2.createCalibrateRobertson(30, 0.0).process(bgr, np.asarray(times, np.float32))
@@ -87,7 +87,7 @@ def test_robertson_equals_opencv(scene):
 
 
 def test_uint16_calibrates_on_1024_levels(scene):
-    imgs = simulate_bracket(scene, TIMES_12, bit_depth=16)
+    imgs = photograph(scene, TIMES_12, bit_depth=16)
     rd = calibrate_debevec(imgs, TIMES_12)
     rr = calibrate_robertson(imgs, TIMES_12)
     assert rd.shape == rr.shape == (1024, 3)
@@ -107,7 +107,7 @@ def test_masked_pixels_are_not_used(scene):
     times = TIMES_12
     rng = np.random.default_rng(1)
     imgs, masks = [], []
-    for j, im in enumerate(simulate_bracket(scene, times)):
+    for j, im in enumerate(photograph(scene, times)):
         im = im.copy()
         m = np.zeros(im.shape[:2], bool)
         m[:, : 20 + 10 * j] = True  # a different shifted border in each image, like Memorial
@@ -156,14 +156,14 @@ def test_fixed_responses():
     ],
 )
 def test_bad_times(fn, times, match):
-    imgs = simulate_bracket(render_scene(16, 16), [0.1, 0.5, 1.0])
+    imgs = photograph(render_scene(16, 16), [0.1, 0.5, 1.0])
     with pytest.raises(InputError, match=match):
         fn(imgs, times)
 
 
 @pytest.mark.parametrize("fn", [calibrate_debevec, calibrate_robertson])
 def test_bad_stacks(fn):
-    imgs = simulate_bracket(render_scene(16, 16), [0.1, 1.0])
+    imgs = photograph(render_scene(16, 16), [0.1, 1.0])
     with pytest.raises(InputError, match=r"holds 1 image\(s\), expected at least 2"):
         fn(imgs[:1], [0.1])
     with pytest.raises(InputError, match="all exposures must share one size"):
@@ -175,7 +175,7 @@ def test_bad_stacks(fn):
 
 
 def test_bad_settings():
-    imgs = simulate_bracket(render_scene(16, 16), [0.1, 1.0])
+    imgs = photograph(render_scene(16, 16), [0.1, 1.0])
     with pytest.raises(InputError, match="samples must be >= 2"):
         calibrate_debevec(imgs, [0.1, 1.0], samples=1)
     with pytest.raises(InputError, match="smoothness must be"):

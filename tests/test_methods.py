@@ -10,7 +10,7 @@ from expokit.align import ALIGNERS
 from expokit.errors import InputError
 from expokit.fusion import FUSERS, fuse, fuse_mertens
 from expokit.hdr import CALIBRATORS, MERGERS, calibrate, calibrate_debevec, merge, merge_debevec
-from expokit.synthetic import render_scene, simulate_bracket
+from expokit.simulate import photograph, render_scene
 from expokit.tonemap import TONEMAPPERS
 
 TIMES = [1 / 64, 1 / 8, 1.0]
@@ -74,7 +74,7 @@ def test_parse_assignments() -> None:
 
 @pytest.fixture(scope="module")
 def bracket() -> list[np.ndarray]:
-    return simulate_bracket(render_scene(32, 48, seed=4), TIMES)
+    return photograph(render_scene(32, 48, seed=4), TIMES)
 
 
 def test_fuse_dispatches_to_the_named_function(bracket) -> None:

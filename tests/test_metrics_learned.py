@@ -403,7 +403,7 @@ def test_missing_key_is_named(dbcnn_state, tmp_path):
     del state["features2.4.running_mean"]
     path = tmp_path / "missing.pth"
     torch.save(state, path)
-    with pytest.raises(InputError, match=r"missing.pth.*missing keys features2\.4\.running_mean"):
+    with pytest.raises(InputError, match=r"missing.pth.*missing keys: features2\.4\.running_mean"):
         dbcnn(_image(32, 32), checkpoint=path)
 
 
@@ -418,8 +418,8 @@ def test_renamed_key_is_named(musiq_state, tmp_path):
         musiq(_image(32, 32), checkpoint=path)
     msg = str(err.value)
     assert "renamed.pth" in msg and "musiq_koniq_ckpt" in msg
-    assert "missing keys transformer_encoder.posembed_input.position_emb" in msg
-    assert "unexpected keys transformer_encoder.pos_emb" in msg
+    assert "missing keys: transformer_encoder.posembed_input.position_emb" in msg
+    assert "unexpected keys: transformer_encoder.pos_emb" in msg
 
 
 def test_wrong_shape_is_named(dbcnn_state, tmp_path):
@@ -427,13 +427,13 @@ def test_wrong_shape_is_named(dbcnn_state, tmp_path):
     state["fc.weight"] = torch.zeros(1, 512 * 64)
     path = tmp_path / "shape.pth"
     torch.save(state, path)
-    msg = r"wrong shapes fc\.weight \(1, 32768\) \(expected \(1, 65536\)\)"
+    msg = r"wrong shapes: fc\.weight \(1, 32768\) \(expected \(1, 65536\)\)"
     with pytest.raises(InputError, match=msg):
         dbcnn(_image(32, 32), checkpoint=path)
 
 
 def test_checkpoint_of_the_other_network_is_refused(dbcnn_file):
-    with pytest.raises(InputError, match="does not fit the musiq network"):
+    with pytest.raises(InputError, match="does not fit MUSIQ"):
         musiq(_image(32, 32), checkpoint=dbcnn_file)
 
 

@@ -166,9 +166,9 @@ TWO_SOURCE = ("qabf", "qp", "qc", "qw", "qw_weighted", "qy", "qcb", "qcv")
 
 def three_shots() -> tuple[np.ndarray, list[np.ndarray]]:
     """A synthetic 3-shot bracket (uint8, shortest exposure first) and a fused image of it."""
-    from expokit.synthetic import render_scene, simulate_bracket
+    from expokit.simulate import photograph, render_scene
 
-    frames = simulate_bracket(render_scene(64, 80, seed=3), (1 / 32, 1 / 4, 2.0))
+    frames = photograph(render_scene(64, 80, seed=3), (1 / 32, 1 / 4, 2.0))
     fused = np.round(np.mean(np.stack(frames).astype(np.float64), axis=0)).astype(np.uint8)
     return fused, list(frames)
 

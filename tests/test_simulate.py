@@ -1,4 +1,4 @@
-"""Tests of the bracket simulator ``expokit.train.simulate``.
+"""Tests of the bracket simulator ``expokit.simulate``.
 
 Reference values come from hand computation (the sRGB formula, the Poisson-Gaussian variance
 ``a x + b`` written out from the camera's ISO, full well and read noise), from independent
@@ -19,9 +19,7 @@ from conftest import need
 from expokit.errors import InputError, MissingResourceError
 from expokit.hdr import merge_debevec, response_srgb
 from expokit.io import write_image
-from expokit.synthetic import render_scene
-from expokit.tonemap import tonemap
-from expokit.train.simulate import (
+from expokit.simulate import (
     Camera,
     SimulatedBracket,
     add_sensor_noise,
@@ -32,10 +30,12 @@ from expokit.train.simulate import (
     load_radiance,
     noise_model,
     random_camera,
+    render_scene,
     render_shot,
     simulate_bracket,
     simulate_exposures,
 )
+from expokit.tonemap import tonemap
 
 CLEAN = {"full_well": float("inf"), "read_noise": 0.0}
 REC709 = np.array([0.2126, 0.7152, 0.0722])

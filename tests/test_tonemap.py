@@ -16,7 +16,7 @@ from scipy.stats import spearmanr
 
 from expokit import InputError
 from expokit.color import linear_to_srgb, luminance
-from expokit.synthetic import render_scene
+from expokit.simulate import render_scene
 from expokit.tonemap import (
     TONEMAPPERS,
     ToneMapper,

@@ -14,8 +14,8 @@ try:
 except ModuleNotFoundError:  # python 3.10
     import tomli as tomllib
 
-from expokit.errors import InputError
-from expokit.train.config import config_to_dict, dump_config, load_config
+from expokit.errors import InputError, MissingResourceError
+from expokit.train.config import config_to_dict, default_data_root, dump_config, load_config
 
 
 @dataclass(frozen=True)
@@ -192,3 +192,13 @@ def test_tuple_of_tables_round_trip(tmp_path):
     assert load_config(Staged, tmp_path / "s.toml") == cfg
     dump_config(Staged(), tmp_path / "d.toml")
     assert load_config(Staged, tmp_path / "d.toml") == Staged()
+
+
+def test_data_root_comes_from_the_caller_or_the_environment(monkeypatch, tmp_path):
+    """An installed library knows no repository: without $EXPOKIT_DATA (or a config's
+    data_root) it asks for one instead of guessing a folder relative to its own files."""
+    monkeypatch.setenv("EXPOKIT_DATA", str(tmp_path))
+    assert default_data_root() == tmp_path
+    monkeypatch.delenv("EXPOKIT_DATA")
+    with pytest.raises(MissingResourceError, match=r"data\.data_root.*EXPOKIT_DATA"):
+        default_data_root()

@@ -255,7 +255,7 @@ def test_shipped_three_passes_brighten_with_the_reference_on_average() -> None:
 # --- training --------------------------------------------------------------------------------
 def test_tiny_training_run_reduces_the_loss() -> None:
     """12 Adam steps on one fixed simulated sequence pair lower the total loss."""
-    from expokit.synthetic import render_scene
+    from expokit.simulate import render_scene
     from expokit.train.uec import UECDataConfig, UECLossConfig, _Sources, make_batch, uec_losses
 
     rad = render_scene(300, 300)

@@ -117,7 +117,7 @@ def test_extra_key(tmp_path):
 def test_wrong_shape(tmp_path):
     path = export_tiny(tmp_path, width=6)
     with pytest.raises(
-        InputError, match=r"wrong shapes: conv\.weight \(6, 1, 3, 3\) vs model \(4, 1, 3, 3\)"
+        InputError, match=r"wrong shapes: conv\.weight \(6, 1, 3, 3\) \(expected \(4, 1, 3, 3\)\)"
     ):
         load_weights(Tiny(width=4), path)
 

@@ -370,16 +370,3 @@ def check_positive(name: str, value: object, hint: str, *, allow_inf: bool = Fal
         kind = "> 0" if allow_inf else "finite and > 0"
         raise InputError(f"{name} must be {kind} ({hint}), got {value!r}")
     return v
-
-
-def require_torch(what: str) -> None:
-    """Raise MissingResourceError naming the extra to install when PyTorch or safetensors is
-    absent (``what`` says who needs them, e.g. ``"expokit correct"``)."""
-    import importlib.util
-
-    from .errors import MissingResourceError
-
-    for module in ("torch", "safetensors"):
-        if importlib.util.find_spec(module) is None:
-            raise MissingResourceError(f"{what} needs {module}, which is not installed: "
-                                       'pip install "expokit[torch]"')

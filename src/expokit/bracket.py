@@ -163,8 +163,8 @@ def estimate_exposure_times(images: Sequence[np.ndarray]) -> np.ndarray:
         M. D. Grossberg and S. K. Nayar, "Determining the camera response from images: what
         is knowable?", IEEE TPAMI 25(11), 2003 (the exponential ambiguity).
 
-    >>> from expokit.synthetic import render_scene, simulate_bracket
-    >>> est = estimate_exposure_times(simulate_bracket(render_scene(96, 128), [0.5, 0.125, 2]))
+    >>> from expokit.simulate import photograph, render_scene
+    >>> est = estimate_exposure_times(photograph(render_scene(96, 128), [0.5, 0.125, 2]))
     >>> [round(float(v), 2) for v in np.log2(est)]
     [2.0, 0.0, 4.0]
     """

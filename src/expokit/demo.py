@@ -14,7 +14,7 @@ import numpy as np
 
 from .color import luminance
 from .errors import InputError
-from .synthetic import render_scene, simulate_bracket
+from .simulate import photograph, render_scene
 
 log = logging.getLogger(__name__)
 
@@ -40,9 +40,9 @@ def _label(img: np.ndarray, text: str) -> np.ndarray:
 def _learned(frames: list[np.ndarray], out: Path, say: Any, written: dict[str, Path]
              ) -> list[tuple[np.ndarray, str]]:
     """DeepFuse on the bracket and UEC on an under-exposed shot, where PyTorch is installed."""
-    from ._checks import require_torch
     from .errors import MissingResourceError
     from .io import write_image
+    from .nn.runtime import require_torch
 
     try:
         require_torch("this step (DeepFuse and UEC)")
@@ -97,7 +97,7 @@ def run_demo(out_dir: str | Path, *, width: int = 960, console: Any = None) -> d
 
     h = width * 3 // 4
     truth = render_scene(h, width, seed=0)
-    frames = simulate_bracket(truth, DEMO_TIMES, noise=0.002, seed=1)
+    frames = photograph(truth, DEMO_TIMES, noise=0.002, seed=1)
     written: dict[str, Path] = {}
     for t, f in zip(DEMO_TIMES, frames, strict=True):
         name = "bracket_" + _fmt_time(t).replace("/", "_").replace(" ", "") + ".png"

@@ -271,7 +271,7 @@ def parse_mask_color(text: str | None, frames: list[np.ndarray]) -> list[np.ndar
 
 def need_torch(what: str) -> None:
     """Fail with the extra to install when PyTorch (and safetensors) are absent."""
-    from .._checks import require_torch
+    from ..nn.runtime import require_torch
 
     require_torch(what)
 

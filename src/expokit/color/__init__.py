@@ -12,6 +12,10 @@ import numpy as np
 #: Rec. 709 / sRGB luminance weights (linear RGB -> Y).
 REC709_LUMA = (0.2126, 0.7152, 0.0722)
 
+#: MATLAB ``rgb2gray`` weights (Rec. 601 luma as MATLAB rounds it; the MEF and MEFB MATLAB
+#: code use them), display-referred RGB -> grey.
+MATLAB_RGB2GRAY = (0.298936021293775, 0.587043074451121, 0.114020904255103)
+
 
 def srgb_to_linear(img: np.ndarray) -> np.ndarray:
     """Decode sRGB code values in [0, 1] to linear light (IEC 61966-2-1).

@@ -23,6 +23,9 @@ __all__ = ["DefaultPlan", "correct_exposure", "fit_gain_gamma", "gain_gamma_to",
 def __getattr__(name: str) -> Any:
     # UEC needs torch: import it on first use so the baselines work without it.
     if name in ("DefaultPlan", "correct_exposure", "load_uec", "plan_default_correction"):
+        from ..nn.runtime import require_torch
+
+        require_torch("UEC exposure correction")
         from . import uec
 
         return getattr(uec, name)

@@ -41,6 +41,7 @@ from .._checks import resolve_threads
 from ..color import REC709_LUMA, luminance, srgb_to_linear
 from ..errors import InputError, MissingResourceError
 from ..models.uec import UEC, thumbnail
+from ..nn.runtime import resolve_device, torch_threads
 from .baselines import check_rgb
 
 #: Images with more pixels than this are rendered through the 3-D lookup table on the CPU.
@@ -89,16 +90,6 @@ def _to_tensor(x: np.ndarray, device: torch.device) -> torch.Tensor:
     return t.to(torch.float32)
 
 
-def _resolve_device(device: str) -> torch.device:
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise InputError(f"device {device!r} is not a torch device; use 'cpu' or 'cuda'") from exc
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise InputError(f"device {device!r} asked for but CUDA is not available; use 'cpu'")
-    return dev
-
-
 @functools.lru_cache(maxsize=4)
 def _load_cached(key: str, stamp: float, device: str) -> UEC:
     if key in UEC.PRETRAINED:
@@ -121,7 +112,7 @@ def load_uec(weights: str | os.PathLike[str] = "uec", device: str = "cpu") -> UE
         MissingResourceError: a weights file that does not exist.
         InputError: an unknown name or weights that do not fit the model.
     """
-    dev = _resolve_device(device)
+    dev = resolve_device(device)
     key = str(weights)
     stamp = 0.0
     if key not in UEC.PRETRAINED:
@@ -287,10 +278,7 @@ def correct_exposure(
     use_lut = h * w > LUT_MIN_PIXELS
     # The full-size work runs in row strips on Python threads; torch's own thread count is
     # lowered (never raised) for the small 256-high stage, since changing it costs time.
-    old_threads = torch.get_num_threads()
-    if old_threads > n_threads:
-        torch.set_num_threads(n_threads)
-    try:
+    with torch_threads(n_threads, lower_only=True):
         with torch.inference_mode():
             feature = _feature(model, ref, ev, dev)
             flat = np.empty((h * w, 3), np.float32)
@@ -305,9 +293,6 @@ def correct_exposure(
                 _render_lut(model, flat, k, n_threads)
             else:
                 _render_exact(model, torch.from_numpy(flat), k, n_threads)
-    finally:
-        if old_threads > n_threads:
-            torch.set_num_threads(old_threads)
     return flat.reshape(h, w, 3)
 
 
@@ -503,10 +488,7 @@ def _correct_default(model: UEC, x: np.ndarray, dev: torch.device, n_threads: in
     R, G and B alike, at the strength :func:`_choose_strength` allows (its ``curve`` and
     plan; ``render=False``: the plan only, the first array is then the input in [0, 1])."""
     h, w = x.shape[:2]
-    old_threads = torch.get_num_threads()
-    if old_threads > n_threads:
-        torch.set_num_threads(n_threads)
-    try:
+    with torch_threads(n_threads, lower_only=True):
         with torch.inference_mode():
             flat = np.empty((h * w, 3), np.float32)
             _to_unit(x, flat, n_threads, grid=False)
@@ -516,9 +498,6 @@ def _correct_default(model: UEC, x: np.ndarray, dev: torch.device, n_threads: in
             levels, counts = _max_channel_histogram(x)
             samples = levels.size if x.dtype == np.uint8 else CURVE_SAMPLES
             full = _grey_curve(model, k, samples)
-    finally:
-        if old_threads > n_threads:
-            torch.set_num_threads(old_threads)
     grid = np.linspace(0.0, 1.0, samples, dtype=np.float32)
     budget = _Budget(levels if samples == levels.size else grid, levels, counts)
     error = _exposure_error(small)

@@ -38,14 +38,11 @@ def fuse_deepfuse(
     Imported on first call, so ``expokit.fusion`` itself does not need PyTorch. The options
     are those of the real function (the method table reads them from this signature).
     """
-    try:
-        from .deepfuse import fuse_deepfuse as run
-    except ImportError as exc:
-        from ..errors import MissingResourceError
+    from ..nn.runtime import require_torch
 
-        raise MissingResourceError(
-            f"DeepFuse needs PyTorch and safetensors ({exc}): pip install \"expokit[torch]\""
-        ) from exc
+    require_torch("DeepFuse")
+    from .deepfuse import fuse_deepfuse as run
+
     return run(images, weights=weights, tile=tile, overlap=overlap, device=device,
                threads=threads, paths=paths)
 

@@ -30,6 +30,7 @@ from .._checks import check_stack, resolve_threads, row_strips, to_float32
 from ..color import rgb_to_ycbcr, ycbcr_to_rgb
 from ..errors import InputError
 from ..models.deepfuse import DeepFuse
+from ..nn.runtime import resolve_device, torch_threads
 
 #: Chroma neutral value in [0, 1] units (128 of 255 in the paper).
 TAU = 0.5
@@ -67,7 +68,7 @@ def fuse_chroma(channels: Sequence[np.ndarray], *, tau: float = TAU) -> np.ndarr
     return acc.result()
 
 
-def _load_model(weights: str | Path | DeepFuse, device: str) -> DeepFuse:
+def _load_model(weights: str | Path | DeepFuse, device: str | torch.device) -> DeepFuse:
     if isinstance(weights, DeepFuse):
         return weights.to(device).eval()
     if isinstance(weights, Path) or (isinstance(weights, str) and (
@@ -128,7 +129,7 @@ def _fuse_tiles(
     *,
     tile: int,
     overlap: int,
-    device: str,
+    device: str | torch.device,
     out: np.ndarray | None = None,
 ) -> np.ndarray:
     """The tile loop of :func:`fuse_y`; ``get(k, r0, r1, c0, c1)`` gives exposure k's Y window."""
@@ -240,14 +241,13 @@ def fuse_deepfuse(
     if isinstance(overlap, bool) or not isinstance(overlap, (int, np.integer)) or overlap < 0:
         raise InputError(f"overlap must be an integer >= 0 pixels, got {overlap!r}")
     n_threads = resolve_threads(threads)
-    old_threads = torch.get_num_threads()
-    torch.set_num_threads(n_threads)
-    try:
-        model = _load_model(weights, device)
+    dev = resolve_device(device)
+    with torch_threads(n_threads):
+        model = _load_model(weights, dev)
         grey = frames[0].shape[2] == 1
         if grey:
             ys = [to_float32(f)[..., 0] for f in frames]
-            fused = fuse_y(ys, model, tile=int(tile), overlap=int(overlap), device=device)
+            fused = fuse_y(ys, model, tile=int(tile), overlap=int(overlap), device=dev)
             return np.clip(fused, 0.0, 1.0)[..., None]
         h, w = frames[0].shape[:2]
         out = np.empty((h, w, 3), np.float32)
@@ -262,10 +262,8 @@ def fuse_deepfuse(
             out[r0:r1, :, 2] = cr.result()
         # Y through the network tile by tile, each exposure's Y computed for the tile only
         _fuse_tiles(lambda k, r0, r1, c0, c1: _luma(frames[k][r0:r1, c0:c1]), len(frames),
-                    (h, w), model, tile=int(tile), overlap=int(overlap), device=device,
+                    (h, w), model, tile=int(tile), overlap=int(overlap), device=dev,
                     out=out[..., 0])
         for r0, r1 in row_strips(h, _STRIP):  # back to RGB in place, strip by strip
             out[r0:r1] = np.clip(ycbcr_to_rgb(out[r0:r1]), 0.0, 1.0)
         return out
-    finally:
-        torch.set_num_threads(old_threads)

@@ -6,9 +6,9 @@ Inputs are display-referred brackets (uint8 / uint16 code values, float in [0, 1
 exposure times in seconds; responses are inverse camera responses ``(L, C)`` (relative
 exposure per code level); merged radiance is linear float32 >= 0 in relative units.
 
->>> from expokit.synthetic import render_scene, simulate_bracket
+>>> from expokit.simulate import photograph, render_scene
 >>> times = [0.05, 0.5, 5.0]
->>> imgs = simulate_bracket(render_scene(48, 64), times)
+>>> imgs = photograph(render_scene(48, 64), times)
 >>> response = calibrate_debevec(imgs, times, samples=200)
 >>> merge_debevec(imgs, times, response=response).shape
 (48, 64, 3)

@@ -424,9 +424,9 @@ def merge_debevec(
         P. E. Debevec and J. Malik, "Recovering High Dynamic Range Radiance Maps from
         Photographs", SIGGRAPH 1997, eq. 6.
 
-    >>> from expokit.synthetic import render_scene, simulate_bracket
+    >>> from expokit.simulate import photograph, render_scene
     >>> rad = render_scene(32, 32)
-    >>> hdr = merge_debevec(simulate_bracket(rad, [0.1, 1.0]), [0.1, 1.0], response="srgb")
+    >>> hdr = merge_debevec(photograph(rad, [0.1, 1.0]), [0.1, 1.0], response="srgb")
     >>> hdr.shape, hdr.dtype
     ((32, 32, 3), dtype('float32'))
     """
@@ -489,9 +489,9 @@ def merge_robertson(
         dynamic range enhancement using multiple exposures", J. Electronic Imaging 12(2),
         2003, eq. 12.
 
-    >>> from expokit.synthetic import render_scene, simulate_bracket
+    >>> from expokit.simulate import photograph, render_scene
     >>> rad = render_scene(32, 32)
-    >>> merge_robertson(simulate_bracket(rad, [0.1, 1.0]), [0.1, 1.0], response="srgb").shape
+    >>> merge_robertson(photograph(rad, [0.1, 1.0]), [0.1, 1.0], response="srgb").shape
     (32, 32, 3)
     """
     return _merge(images, exposure_times, response=response, weighting=weighting,

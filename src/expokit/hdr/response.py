@@ -60,7 +60,7 @@ def response_srgb(levels: int = 256, channels: int = 3) -> np.ndarray:
     """The inverse of the sRGB encoding (IEC 61966-2-1): linear light per code level.
 
     The right response for images that are sRGB-encoded linear exposure, such as the
-    brackets of :func:`expokit.synthetic.simulate_bracket`.
+    brackets of :func:`expokit.simulate.photograph`.
 
     Returns:
         float32 ``(levels, channels)``, 0 at level 0 and 1 at level ``levels - 1``.
@@ -273,8 +273,8 @@ def calibrate_debevec(
         Photographs", SIGGRAPH 1997: objective eq. 3, hat weighting eq. 4, the ``g(Z_mid) = 0``
         constraint and sample-count rule in section 2.1.
 
-    >>> from expokit.synthetic import render_scene, simulate_bracket
-    >>> imgs = simulate_bracket(render_scene(64, 64), [0.05, 0.5, 5.0])
+    >>> from expokit.simulate import photograph, render_scene
+    >>> imgs = photograph(render_scene(64, 64), [0.05, 0.5, 5.0])
     >>> calibrate_debevec(imgs, [0.05, 0.5, 5.0], samples=200).shape
     (256, 3)
     """
@@ -440,8 +440,8 @@ def calibrate_robertson(
         dynamic range enhancement using multiple exposures", J. Electronic Imaging 12(2),
         2003, section 3 (eq. 10 and 12; weights section 3.3).
 
-    >>> from expokit.synthetic import render_scene, simulate_bracket
-    >>> imgs = simulate_bracket(render_scene(64, 64), [0.05, 0.5, 5.0])
+    >>> from expokit.simulate import photograph, render_scene
+    >>> imgs = photograph(render_scene(64, 64), [0.05, 0.5, 5.0])
     >>> calibrate_robertson(imgs, [0.05, 0.5, 5.0]).shape
     (256, 3)
     """

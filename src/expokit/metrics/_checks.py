@@ -22,6 +22,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .._checks import check_image
+from ..color import MATLAB_RGB2GRAY
 from ..errors import InputError
 
 #: Relative tolerance of the range check: values may stray ``RANGE_TOL * data_range`` outside
@@ -32,7 +33,7 @@ RANGE_TOL = 1e-3
 INTEGER_RANGES = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
 
 #: MATLAB ``rgb2gray`` weights (Rec. 601 luma, as used by the MEF and MEFB MATLAB code).
-RGB2GRAY = (0.298936021293775, 0.587043074451121, 0.114020904255103)
+RGB2GRAY = MATLAB_RGB2GRAY
 
 
 def size_of(img: np.ndarray) -> str:

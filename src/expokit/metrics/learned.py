@@ -54,6 +54,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 import numpy as np
 
 from ..errors import InputError, MissingResourceError
+from ..nn.runtime import load_state_strict, require_torch, resolve_device
 from ._checks import as_float64, size_of
 from ._table import MetricInfo
 
@@ -98,8 +99,6 @@ _PREFIXES = ("module.", "net.")
 
 #: Smallest image side: one 32 x 32 MUSIQ patch; DBCNN's VGG branch downsamples by 16.
 MIN_SIDE = 32
-
-_SHOWN_KEYS = 5
 
 
 # --- checkpoints ---------------------------------------------------------------------------
@@ -223,77 +222,14 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
     return out
 
 
-def _first(keys: list[str]) -> str:
-    shown = ", ".join(keys[:_SHOWN_KEYS])
-    more = f" and {len(keys) - _SHOWN_KEYS} more" if len(keys) > _SHOWN_KEYS else ""
-    return shown + more
-
-
-def load_strict(
-    model: torch.nn.Module, state: Mapping[str, torch.Tensor], *, path: Path, name: str
-) -> None:
-    """Load ``state`` into ``model``, refusing any missing, unexpected or mis-shaped key.
-
-    BatchNorm's ``num_batches_tracked`` counters (not used at inference, absent from old
-    files) may be missing.
-
-    Raises:
-        InputError: naming ``path`` and the first offending keys of each kind.
-    """
-    expected = model.state_dict()
-    missing = [
-        k for k in expected if k not in state and not k.endswith(".num_batches_tracked")
-    ]
-    unexpected = [k for k in state if k not in expected]
-    shapes = [
-        f"{k} {tuple(state[k].shape)} (expected {tuple(expected[k].shape)})"
-        for k in expected
-        if k in state and tuple(state[k].shape) != tuple(expected[k].shape)
-    ]
-    problems = []
-    if missing:
-        problems.append(f"missing keys {_first(missing)}")
-    if unexpected:
-        problems.append(f"unexpected keys {_first(unexpected)}")
-    if shapes:
-        problems.append(f"wrong shapes {_first(shapes)}")
-    if problems:
-        raise InputError(
-            f"checkpoint {path} does not fit the {name} network ({'; '.join(problems)}): give a "
-            f"pyiqa {name.upper()} checkpoint such as {_KNOWN_FILES[name]}"
-        )
-    full = dict(state)
-    for k, v in expected.items():
-        full.setdefault(k, v)  # only num_batches_tracked can be absent here
-    model.load_state_dict(full, strict=True)
-
-
 # --- models --------------------------------------------------------------------------------
 
 
 def _torch() -> Any:
-    try:
-        import torch
-    except ImportError:
-        raise MissingResourceError(
-            'MUSIQ and DBCNN need PyTorch: pip install "expokit[torch]"'
-        ) from None
+    require_torch("MUSIQ and DBCNN", safetensors=False)
+    import torch
+
     return torch
-
-
-def _device(device: object) -> torch.device:
-    th = _torch()
-    try:
-        dev = th.device(device)
-    except (RuntimeError, TypeError, ValueError):
-        raise InputError(
-            f"device must be a torch device such as 'cpu' or 'cuda:0', got {device!r}"
-        ) from None
-    if dev.type == "cuda" and not th.cuda.is_available():
-        raise InputError(
-            f"device {device!r}: this PyTorch build sees no CUDA GPU; use device='cpu'"
-        )
-    return dev
 
 
 def _build_musiq(state: Mapping[str, torch.Tensor]) -> torch.nn.Module:
@@ -324,7 +260,10 @@ def _cached_model(name: str, path: Path, stamp: tuple[int, int], device: str) ->
     """
     state = load_checkpoint(path)
     model = _BUILDERS[name](state)
-    load_strict(model, state, path=path, name=name)
+    load_state_strict(
+        model, state, source=f"checkpoint {path}",
+        hint=f"give a pyiqa {name.upper()} checkpoint such as {_KNOWN_FILES[name]}",
+    )
     return model.eval().requires_grad_(False).to(device)
 
 
@@ -346,7 +285,7 @@ def load_model(
         InputError: a checkpoint of another network, or a bad device.
     """
     path = resolve_checkpoint(name, checkpoint).resolve()
-    dev = _device(device)
+    dev = resolve_device(device)
     st = path.stat()
     return _cached_model(name, path, (st.st_mtime_ns, st.st_size), str(dev))
 
@@ -418,7 +357,7 @@ def musiq(
     from ._musiq_net import MUSIQ, multiscale_patches
 
     model = cast(MUSIQ, load_model("musiq", checkpoint, device))
-    dev = _device(device)
+    dev = resolve_device(device)
     x = _to_tensor(image, data_range, "musiq", dev)[0] * 2.0 - 1.0
     with th.inference_mode():
         patches, spatial, scales = multiscale_patches(x, model.config)
@@ -469,7 +408,7 @@ def dbcnn(
     """
     th = _torch()
     model = load_model("dbcnn", checkpoint, device)
-    x = _to_tensor(image, data_range, "dbcnn", _device(device))
+    x = _to_tensor(image, data_range, "dbcnn", resolve_device(device))
     with th.inference_mode():
         value = model(x)
     return float(value[0])

@@ -39,7 +39,7 @@ import logging
 import math
 import os
 from collections.abc import Mapping
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any, ClassVar, TypeVar
 
 import torch
@@ -48,6 +48,7 @@ from torch import nn
 from .. import __version__
 from ..errors import InputError, MissingResourceError
 from ..io import atomic_path
+from ..nn.runtime import load_state_strict, resolve_device
 
 __all__ = [
     "WEIGHTS_DIR",
@@ -64,7 +65,6 @@ WEIGHTS_DIR: Path = Path(__file__).parent / "weights"
 """Folder of the weights shipped with the package (``<stem>.safetensors`` + ``<stem>.json``)."""
 
 _SUFFIX = ".safetensors"
-_SHOW = 5  # offending keys named in an error message
 
 P = TypeVar("P", bound="Pretrained")
 
@@ -100,15 +100,28 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
 
 
 def _plain_config(config: Any) -> Any:
+    """A dataclass config or mapping as plain JSON data (tuples as lists, paths as str)."""
     if config is None:
         return None
-    from ..train.config import config_to_dict
+    if dataclasses.is_dataclass(config) and not isinstance(config, type):
+        config = dataclasses.asdict(config)
+    elif not isinstance(config, Mapping):
+        raise InputError(
+            f"config must be a dataclass config or a mapping, got {type(config).__name__}"
+        )
 
-    if (dataclasses.is_dataclass(config) and not isinstance(config, type)) or isinstance(
-        config, Mapping
-    ):
-        return config_to_dict(config)
-    raise InputError(f"config must be a dataclass config or a mapping, got {type(config).__name__}")
+    def path_str(value: object) -> str:
+        if isinstance(value, PurePath):
+            return str(value)
+        raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+    try:
+        return json.loads(json.dumps(config, allow_nan=False, default=path_str))
+    except (TypeError, ValueError) as exc:
+        raise InputError(
+            f"config cannot be written to the JSON sidecar ({exc}); use plain numbers, strings, "
+            "lists and dicts"
+        ) from None
 
 
 def _json_ready(value: Any, what: str) -> Any:
@@ -213,11 +226,6 @@ def export_weights(
     return sha
 
 
-def _keys(keys: list[str]) -> str:
-    shown = ", ".join(keys[:_SHOW])
-    return shown + (f" (+{len(keys) - _SHOW} more)" if len(keys) > _SHOW else "")
-
-
 def load_weights(
     model: nn.Module, path: str | os.PathLike[str], *, sha256: str | None = None
 ) -> nn.Module:
@@ -264,29 +272,11 @@ def load_weights(
             f"weights file {weights} is not a readable safetensors file ({exc}); give a file "
             "written by export_weights (not a torch.save checkpoint)"
         ) from None
-    expected = model.state_dict()
-    missing = [k for k in expected if k not in state]
-    unexpected = [k for k in state if k not in expected]
-    wrong = [
-        f"{k} {tuple(state[k].shape)} vs model {tuple(v.shape)}"
-        for k, v in expected.items()
-        if k in state and tuple(state[k].shape) != tuple(v.shape)
-    ]
-    problems = []
-    if missing:
-        problems.append(f"missing keys: {_keys(missing)}")
-    if unexpected:
-        problems.append(f"unexpected keys: {_keys(unexpected)}")
-    if wrong:
-        problems.append(f"wrong shapes: {_keys(wrong)}")
-    if problems:
-        raise InputError(
-            f"weights file {weights} does not fit {type(model).__name__} "
-            f"({'; '.join(problems)}); build the model with the architecture in the file's "
-            "sidecar .json (from_pretrained does that) or export matching weights"
-        )
-    model.load_state_dict(state, strict=True)
-    return model
+    return load_state_strict(
+        model, state, source=f"weights file {weights}",
+        hint="build the model with the architecture in the file's sidecar .json "
+        "(from_pretrained does that) or export matching weights",
+    )
 
 
 def _read_sidecar(path: Path) -> dict[str, Any]:
@@ -384,7 +374,7 @@ class Pretrained:
             raise InputError(f"{cls.__name__} is not a torch.nn.Module; Pretrained is a mixin")
         sha = record.get("sha256")
         load_weights(model, weights, sha256=sha if isinstance(sha, str) else None)
-        return model.to(torch.device(device)).eval()
+        return model.to(resolve_device(device)).eval()
 
 
 def list_pretrained() -> list[dict[str, Any]]:

@@ -20,8 +20,8 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import Tensor, nn
 
+from ..color import MATLAB_RGB2GRAY
 from ..errors import InputError
-from ..metrics._checks import RGB2GRAY
 from ..metrics.mef import FLAT_VARIANCE
 
 Reduction = Literal["mean", "sum", "none"]
@@ -52,7 +52,7 @@ def _to_gray(x: Tensor) -> Tensor:
     """``(..., C, H, W)`` -> ``(..., H, W)`` with MATLAB ``rgb2gray`` weights (no rounding)."""
     if x.shape[-3] == 1:
         return x[..., 0, :, :]
-    r, g, b = RGB2GRAY
+    r, g, b = MATLAB_RGB2GRAY
     return r * x[..., 0, :, :] + g * x[..., 1, :, :] + b * x[..., 2, :, :]
 
 

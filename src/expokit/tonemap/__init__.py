@@ -4,7 +4,7 @@ Every operator is a plain function, radiance first, options keyword-only; :func:
 picks one by name (the CLI's ``--method``) and refuses options the operator does not have.
 
 >>> import numpy as np
->>> from expokit.synthetic import render_scene
+>>> from expokit.simulate import render_scene
 >>> ldr = tonemap(render_scene(48, 64), method="drago", bias=0.8)
 >>> ldr.shape, ldr.dtype
 ((48, 64, 3), dtype('float32'))

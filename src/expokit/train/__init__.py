@@ -1,8 +1,8 @@
-"""Training machinery: simulated brackets, frozen configs, the training loop, checkpoints.
+"""Training machinery: frozen configs, the training loop, checkpoints, the recipes.
 
-The simulator (:mod:`expokit.train.simulate`) and the config loader
-(:mod:`expokit.train.config`) need only NumPy and OpenCV; the loop (:mod:`expokit.train.loop`)
-needs PyTorch and is imported on first use. :data:`RECIPES` lists the models that can be
+The config loader (:mod:`expokit.train.config`) needs no PyTorch; the loop
+(:mod:`expokit.train.loop`) needs PyTorch and is imported on first use. Training data are
+simulated with :mod:`expokit.simulate`. :data:`RECIPES` lists the models that can be
 trained (:mod:`expokit.train.recipe`); :func:`run_recipe` trains one of them by name.
 """
 
@@ -12,18 +12,9 @@ from typing import Any
 
 from .config import config_to_dict, dump_config, load_config
 from .recipe import RECIPES, Recipe, RecipeEntry, run_recipe
-from .simulate import (
-    Camera,
-    SimulatedBracket,
-    load_radiance,
-    random_camera,
-    simulate_bracket,
-    simulate_exposures,
-)
 
-__all__ = ["RECIPES", "Camera", "LoopConfig", "Recipe", "RecipeEntry", "SimulatedBracket",
-           "TrainResult", "config_to_dict", "dump_config", "load_config", "load_radiance",
-           "random_camera", "run_recipe", "simulate_bracket", "simulate_exposures", "train"]
+__all__ = ["RECIPES", "LoopConfig", "Recipe", "RecipeEntry", "TrainResult", "config_to_dict",
+           "dump_config", "load_config", "run_recipe", "train"]
 
 _LAZY = {"LoopConfig", "TrainResult", "train"}
 

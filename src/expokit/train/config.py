@@ -48,7 +48,7 @@ import dacite
 import tomli_w
 
 from .._methods import parse_assignments, parse_value
-from ..errors import InputError
+from ..errors import InputError, MissingResourceError
 from ..io import atomic_path
 
 if sys.version_info >= (3, 11):
@@ -528,7 +528,15 @@ def dump_config(cfg: Any, path: str | Path) -> None:
 
 
 def default_data_root() -> Path:
-    """Where training data live when a config leaves ``data_root`` empty: ``$EXPOKIT_DATA``,
-    else ``../shared/data`` beside the repository (the folder the tests use)."""
+    """Where training data live when a config leaves ``data_root`` empty: ``$EXPOKIT_DATA``.
+
+    Raises:
+        MissingResourceError: ``$EXPOKIT_DATA`` is not set (the library knows no other place).
+    """
     env = os.environ.get("EXPOKIT_DATA")
-    return Path(env) if env else Path(__file__).resolve().parents[3].parent / "shared" / "data"
+    if not env:
+        raise MissingResourceError(
+            "no data folder: the config's data.data_root is empty and $EXPOKIT_DATA is not set; "
+            "set one of them (e.g. --set data.data_root=PATH) to the folder holding the data sets"
+        )
+    return Path(env)

@@ -12,7 +12,7 @@ Data (all unlabeled: the loss needs only the source exposures):
   (within 3 %), which catches resized or re-encoded copies (MEFB's ``tower`` is a resized
   ``Tower_Jacques Joffre06``; ``TableLamp`` is ``Lamp_hdr-projects.com`` under another name).
   A few more scenes (``DataConfig.val_scenes``) are held out for validation.
-* **Simulated**: brackets rendered by :func:`expokit.train.simulate.simulate_bracket` from the
+* **Simulated**: brackets rendered by :func:`expokit.simulate.simulate_bracket` from the
   CC0 HDR panoramas in ``<data_root>/hdr_cc0`` with random cameras, exposure spacings and crops.
   A pool is rendered once at the start, deterministically from the seed. The Memorial radiance
   map is refused as a source: Ma 2015 has a Memorial sequence.
@@ -89,8 +89,7 @@ class DataConfig:
     """Training and validation data.
 
     Attributes:
-        data_root: folder holding ``mefb/``, ``ma2015/`` and ``hdr_cc0/``; empty: ``$EXPOKIT_DATA``
-            or ``../shared/data`` beside the repository.
+        data_root: folder holding ``mefb/``, ``ma2015/`` and ``hdr_cc0/``; empty: ``$EXPOKIT_DATA``.
         patch: side of the square training patches (>= 16; the MEF-SSIM window is 11).
         sim_fraction: fraction of N = 2 samples taken from simulated rather than real brackets.
         n_inputs: exposure counts a batch may have; drawn uniformly per step (N > 2 batches are
@@ -198,14 +197,14 @@ def render_sim_pool(data: DataConfig, root: Path, seed: int) -> list[np.ndarray]
     """Pre-render ``data.sim_pool`` simulated Y stacks, deterministic from ``seed``.
 
     Each bracket: a random radiance map of ``data.sim_sources``, a random ``sim_size`` crop
-    (after a random downscale of 1-2x), a random camera (:func:`~expokit.train.simulate.
+    (after a random downscale of 1-2x), a random camera (:func:`~expokit.simulate.
     random_camera`), ``data.sim_exposures`` EVs spaced by ``s`` (uniform in
     ``data.sim_ev_spacing``) around a random offset of up to +-1 EV.
 
     Returns:
         ``(sim_exposures, S, S)`` float32 Y stacks, darkest first.
     """
-    from .simulate import load_radiance, random_camera, simulate_bracket
+    from ..simulate import load_radiance, random_camera, simulate_bracket
 
     if data.sim_pool <= 0:
         return []

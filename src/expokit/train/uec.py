@@ -2,8 +2,8 @@
 
 Every training sample is a **sequence**: a random square crop of a scene's linear radiance,
 resized to the encoder's 256 pixels and photographed by a random simulated camera
-(:func:`expokit.train.simulate.random_camera`) at -3, -2, ..., +3 EV from its automatic
-exposure (:func:`expokit.train.simulate.simulate_exposures`). The shots of a sequence are each
+(:func:`expokit.simulate.random_camera`) at -3, -2, ..., +3 EV from its automatic
+exposure (:func:`expokit.simulate.simulate_exposures`). The shots of a sequence are each
 other's ground truth (paper, section 3.3):
 
 * **restoration** (weight 1): input shot ``i`` corrected toward the exposure feature of shot
@@ -44,17 +44,17 @@ from torch import Tensor
 from .._checks import to_float32
 from ..errors import InputError, MissingResourceError
 from ..models.uec import ENCODER_HEIGHT, EV_STOPS, UEC, thumbnail
-from .config import default_data_root, dump_config
-from .heldout import list_mefb_scenes
-from .loop import LoopConfig
-from .recipe import FinishedRun, Recipe, export_run, train_function
-from .simulate import (
+from ..simulate import (
     Camera,
     auto_exposure_time,
     load_radiance,
     random_camera,
     simulate_exposures,
 )
+from .config import default_data_root, dump_config
+from .heldout import list_mefb_scenes
+from .loop import LoopConfig
+from .recipe import FinishedRun, Recipe, export_run, train_function
 
 #: MEFB scenes that are Ma 2015 sequences (folder names, compared case-insensitively).
 MA2015_IN_MEFB = ("Balloons", "BelgiumHouse", "Candle", "Cave", "ChineseGarden", "Farmhouse",
@@ -68,8 +68,7 @@ class UECDataConfig:
     """Where the training sequences come from.
 
     Attributes:
-        data_root: folder with ``hdr_cc0/``, ``mefb/``, ``ma2015/``; "" = ``$EXPOKIT_DATA`` or
-            ``../shared/data`` beside the repository.
+        data_root: folder with ``hdr_cc0/``, ``mefb/``, ``ma2015/``; "" = ``$EXPOKIT_DATA``.
         hdr_scenes: ``hdr_cc0`` panoramas to train on.
         val_scene: the ``hdr_cc0`` panorama held out for validation.
         use_mefb: also train on MEFB photos (minus Ma 2015), linearised.
@@ -128,7 +127,7 @@ class UECTrainConfig:
 
 # --- data ------------------------------------------------------------------------------------
 def data_root(config: UECDataConfig) -> Path:
-    """``config.data_root``, else ``$EXPOKIT_DATA``, else ``../shared/data`` beside the repo."""
+    """``config.data_root``, else ``$EXPOKIT_DATA`` (MissingResourceError when neither is set)."""
     return Path(config.data_root) if config.data_root else default_data_root()
 
 

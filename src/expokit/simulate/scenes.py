@@ -1,7 +1,8 @@
-"""Synthetic scenes with exactly known radiance, and brackets simulated from them.
+"""Synthetic scenes with exactly known radiance, and noise-free brackets photographed from them.
 
 Used by ``expokit demo``, the tests (physically known answers) and the benchmarks (brackets of
-any size without a download).
+any size without a download). :func:`photograph` is the ideal sRGB camera; for a realistic
+camera (noise, responses, shake, moving objects) see :func:`expokit.simulate.simulate_bracket`.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from ._checks import check_exposure_times, check_image
-from .errors import InputError
+from .._checks import check_exposure_times, check_image
+from ..errors import InputError
 
 
 def render_scene(height: int = 480, width: int = 640, *, seed: int = 0) -> np.ndarray:
@@ -80,7 +81,7 @@ def camera_response_srgb(exposure: np.ndarray) -> np.ndarray:
     return np.where(x <= 0.0031308, x * 12.92, 1.055 * np.power(x, 1 / 2.4) - 0.055)
 
 
-def simulate_bracket(
+def photograph(
     radiance: np.ndarray,
     exposure_times: Sequence[float],
     *,
