@@ -21,6 +21,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("expokit.errors",),
     ("expokit",),  # the package root alone: __version__ and the error classes
     ("expokit._checks",),
+    ("expokit._methods",),  # method tables: option checks and dispatch; imports only errors
     ("expokit.nn.runtime",),  # torch plumbing: imports only errors, torch lazily
     ("expokit.io",),
     ("expokit.color",),
