@@ -12,6 +12,13 @@ import numpy as np
 #: Rec. 709 / sRGB luminance weights (linear RGB -> Y).
 REC709_LUMA = (0.2126, 0.7152, 0.0722)
 
+#: Rec. 601 (BT.601) luma weights, the Y row of JPEG/JFIF YCbCr (display-referred RGB -> Y').
+REC601_LUMA = (0.299, 0.587, 0.114)
+
+#: MATLAB ``rgb2gray`` weights: BT.601 luma as MATLAB computes it (first row of the inverse of
+#: its YIQ -> RGB matrix); the MEF and MEFB MATLAB code, and so their metrics, use these.
+MATLAB_RGB2GRAY = (0.298936021293775, 0.587043074451121, 0.114020904255103)
+
 
 def srgb_to_linear(img: np.ndarray) -> np.ndarray:
     """Decode sRGB code values in [0, 1] to linear light (IEC 61966-2-1).
@@ -70,7 +77,7 @@ def luminance(img: np.ndarray) -> np.ndarray:
 
 #: Full-range BT.601 (JPEG/JFIF) RGB -> YCbCr matrix for [0, 1] data; Cb/Cr are offset by 0.5.
 _YCBCR = np.array(
-    [[0.299, 0.587, 0.114],
+    [REC601_LUMA,
      [-0.168735891647856, -0.331264108352144, 0.5],
      [0.5, -0.418687589158345, -0.081312410841655]],
     np.float64,

@@ -47,7 +47,8 @@ import scipy.ndimage
 from scipy.special import gamma as _gamma
 
 from ..errors import InputError, MissingResourceError
-from ._checks import as_float64, gaussian_1d, size_of, to_gray
+from ._checks import as_float64, size_of
+from ._matlab import gaussian_1d, to_gray
 from ._table import MetricInfo
 
 #: The extra that installs the model packages.

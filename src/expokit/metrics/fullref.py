@@ -29,10 +29,9 @@ from ._checks import (
     check_pair,
     check_pair_unranged,
     check_sources,
-    gaussian_1d,
     size_of,
-    to_gray,
 )
+from ._matlab import gaussian_1d, to_gray
 from ._table import MetricInfo
 
 if TYPE_CHECKING:

@@ -20,8 +20,8 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import Tensor, nn
 
+from ..color import MATLAB_RGB2GRAY as RGB2GRAY
 from ..errors import InputError
-from ..metrics._checks import RGB2GRAY
 from ..metrics.mef import FLAT_VARIANCE
 
 Reduction = Literal["mean", "sum", "none"]
