@@ -97,11 +97,6 @@ def fusion_info(
     )
 
 
-def by_name(*entries: MetricInfo) -> dict[str, MetricInfo]:
-    """``{entry.name: entry}`` of a module's metrics, refusing a name given twice."""
-    return merge_tables(*({e.name: e} for e in entries))
-
-
 def merge_tables(*tables: dict[str, MetricInfo]) -> dict[str, MetricInfo]:
     """One table of several modules' ``INFO`` dicts, in order.
 

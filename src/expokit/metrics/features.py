@@ -36,12 +36,16 @@ from scipy import ndimage
 from ..errors import InputError
 from ._checks import Channels, code_values_u8, fused_only, mefb_inputs, mefb_planes
 from ._matlab import SOBEL, filter2_sep, gaussian_1d, to_gray
-from ._table import MetricInfo, by_name, fusion_info
+from ._table import MetricInfo, fusion_info
 
 __all__ = ["INFO", "ag", "ei", "phase_congruency", "qabf", "qp", "sd", "sf"]
 
 
 _MEFB = "X. Zhang, Information Fusion 74 (2021) 111-131 (MEFB), "
+
+#: Facts about the metrics of this module (declared beside each function), merged into
+#: :data:`expokit.metrics.METRICS`.
+INFO: dict[str, MetricInfo] = {}
 
 
 # --------------------------------------------------------------------------------------------
@@ -86,6 +90,11 @@ def ag(fused: object, sources: object = None, *, data_range: float | None = None
     return float(np.mean(vals))
 
 
+INFO["ag"] = fusion_info(
+    ag, range=(0.0, None),
+    description="average gradient of the fused image (code values per pixel)",
+    reference=_MEFB + "metricsAvg_gradient.m; Cui et al., Opt. Commun. 341 (2015)",
+)
 
 
 def ei(fused: object, sources: object = None, *, data_range: float | None = None) -> float:
@@ -122,6 +131,13 @@ def ei(fused: object, sources: object = None, *, data_range: float | None = None
     return float(np.mean(vals))
 
 
+INFO["ei"] = fusion_info(
+    ei, range=(0.0, None),
+    description="edge intensity: mean Sobel gradient magnitude of the fused image",
+    reference=_MEFB + "metricsEdge_intensity.m; Rajalingam & Priya, IJESI (2018)",
+)
+
+
 def sd(fused: object, sources: object = None, *, data_range: float | None = None) -> float:
     """Standard deviation (MEFB's SD): population standard deviation of the code values.
 
@@ -146,6 +162,13 @@ def sd(fused: object, sources: object = None, *, data_range: float | None = None
     f = fused_only(fused, sources, data_range=data_range, metric="sd").astype(np.float64)
     vals = [np.sqrt(((f[:, :, k] - f[:, :, k].mean()) ** 2).mean()) for k in range(f.shape[2])]
     return float(np.mean(vals))
+
+
+INFO["sd"] = fusion_info(
+    sd, range=(0.0, 127.5),
+    description="standard deviation of the fused image's code values, per channel",
+    reference=_MEFB + "metricsSD.m",
+)
 
 
 def sf(fused: object, sources: object = None, *, data_range: float | None = None) -> float:
@@ -180,6 +203,13 @@ def sf(fused: object, sources: object = None, *, data_range: float | None = None
         cf = (np.diff(band, axis=0) ** 2).sum() / band.size
         vals.append(np.sqrt(rf + cf))
     return float(np.mean(vals))
+
+
+INFO["sf"] = fusion_info(
+    sf, range=(0.0, None),
+    description="spatial frequency of the fused image (row and column differences)",
+    reference=_MEFB + "metricsSpatial_frequency.m; Eskicioglu & Fisher, IEEE TCOM (1995)",
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -262,7 +292,6 @@ def qabf(
 
     Example:
         >>> import math
-        >>> import numpy as np
         >>> a = np.tile(np.arange(0, 240, 15, dtype=np.uint8), (16, 1))
         >>> b = np.zeros((16, 16), np.uint8)
         >>> round(qabf(a, [a, b]), 6)  # fused == the only source with edges
@@ -281,6 +310,13 @@ def qabf(
     with np.errstate(divide="ignore", invalid="ignore"):
         per = (qaf * ga + qbf * gb).sum(axis=(1, 2)) / (ga + gb).sum(axis=(1, 2))
     return float(per.mean())
+
+
+INFO["qabf"] = fusion_info(
+    qabf, n_sources=2, range=(0.0, 1.0),
+    description="Xydeas-Petrovic edge (Sobel strength and orientation) preservation",
+    reference=_MEFB + "metricsQabf.m; Xydeas & Petrovic, Electron. Lett. 36 (4) 2000",
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -407,7 +443,6 @@ def phase_congruency(
         MEFB ``metrics/metricsQp.m`` (``myphasecong3``).
 
     Example:
-        >>> import numpy as np
         >>> step = np.zeros((32, 32)); step[:, 16:] = 255.0
         >>> pc, M, m = phase_congruency(step)
         >>> bool(pc[16, 15:17].min() > 0.5 and pc[16, 5] < 0.1)  # high only at the edge
@@ -419,18 +454,12 @@ def phase_congruency(
             f"image must be a finite 2-D (H, W) array, got shape {arr.shape} of {arr.dtype}; "
             "convert colour images to grey (or pass one channel) first"
         )
-    pc, big, small = _phasecong_planes(
-        arr.astype(np.float64)[None],
-        nscale,
-        norient,
-        min_wavelength,
-        mult,
-        sigma_onf,
-        dtheta_on_sigma,
-        k,
-        cutoff,
-        g,
-    )
+    options = {
+        "nscale": nscale, "norient": norient, "min_wavelength": min_wavelength, "mult": mult,
+        "sigma_onf": sigma_onf, "dtheta_on_sigma": dtheta_on_sigma, "k": k, "cutoff": cutoff,
+        "g": g,
+    }
+    pc, big, small = _phasecong_planes(arr.astype(np.float64)[None], options)
     return pc[0], big[0], small[0]
 
 
@@ -497,29 +526,22 @@ def _phasecong_one(
 
 
 def _phasecong_planes(
-    planes: np.ndarray,
-    nscale: int = 4,
-    norient: int = 6,
-    min_wavelength: float = 3.0,
-    mult: float = 2.1,
-    sigma_onf: float = 0.55,
-    dtheta_on_sigma: float = 1.2,
-    k: float = 2.0,
-    cutoff: float = 0.5,
-    g: float = 10.0,
+    planes: np.ndarray, options: dict[str, float]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`phase_congruency` of every plane of a ``(P, H, W)`` stack (planes in threads)."""
+    """:func:`phase_congruency` of every plane of a ``(P, H, W)`` stack (planes in threads);
+    ``options`` are its keyword arguments, all given."""
     n, rows, cols = planes.shape
     log_gabor, spreads, em_n, sum_an2, sum_aiaj = _phasecong_filters(
         rows,
         cols,
-        nscale,
-        norient,
-        float(min_wavelength),
-        float(mult),
-        float(sigma_onf),
-        float(dtheta_on_sigma),
+        options["nscale"],
+        options["norient"],
+        float(options["min_wavelength"]),
+        float(options["mult"]),
+        float(options["sigma_onf"]),
+        float(options["dtheta_on_sigma"]),
     )
+    k, cutoff, g = options["k"], options["cutoff"], options["g"]
     noise = (em_n, sum_an2, sum_aiaj)
     workers = max(1, min(n, os.cpu_count() or 1, 4))
     if workers == 1:
@@ -605,14 +627,16 @@ def qp(
         Inf. Control 3 (6A) (2007) 1433-1447; MEFB ``metricsQp.m``.
 
     Example:
-        >>> import numpy as np
         >>> a = np.zeros((32, 32), np.uint8); a[:, 16:] = 255
         >>> round(qp(a, [a, a]), 4)  # < 1: the masks zero the sources' features, not F's
         0.9908
     """
     pa, pb, pf = mefb_planes(fused, sources, data_range=data_range, channels=channels, metric="qp")
     n = pa.shape[0]
-    pc, big, small = _phasecong_planes(np.concatenate([pa, pb, pf]))
+    # MEFB's QP calls Liu's myphasecong3 with its defaults, those of phase_congruency
+    pc, big, small = _phasecong_planes(
+        np.concatenate([pa, pb, pf]), phase_congruency.__kwdefaults__
+    )
     pc1, pc2, pcf = pc[:n], pc[n : 2 * n], pc[2 * n :]
     m_1, m_2, m_f = big[:n], big[n : 2 * n], big[2 * n :]
     s_1, s_2, s_f = small[:n], small[n : 2 * n], small[2 * n :]
@@ -627,40 +651,8 @@ def qp(
     return float((r_pc * r_big * r_small).mean())
 
 
-# --------------------------------------------------------------------------------------------
-# Metric facts
-# --------------------------------------------------------------------------------------------
-
-#: Facts about the metrics of this module, merged into :data:`expokit.metrics.METRICS`.
-INFO: dict[str, MetricInfo] = by_name(
-    fusion_info(
-        ag, range=(0.0, None),
-        description="average gradient of the fused image (code values per pixel)",
-        reference=_MEFB + "metricsAvg_gradient.m; Cui et al., Opt. Commun. 341 (2015)",
-    ),
-    fusion_info(
-        ei, range=(0.0, None),
-        description="edge intensity: mean Sobel gradient magnitude of the fused image",
-        reference=_MEFB + "metricsEdge_intensity.m; Rajalingam & Priya, IJESI (2018)",
-    ),
-    fusion_info(
-        qabf, n_sources=2, range=(0.0, 1.0),
-        description="Xydeas-Petrovic edge (Sobel strength and orientation) preservation",
-        reference=_MEFB + "metricsQabf.m; Xydeas & Petrovic, Electron. Lett. 36 (4) 2000",
-    ),
-    fusion_info(
-        qp, n_sources=2, range=(0.0, 1.0),
-        description="Zhao's phase-congruency feature (PC, max and min moment) correlation",
-        reference=_MEFB + "metricsQp.m; Zhao, Laganiere & Liu, IJICIC 3 (6A) 2007",
-    ),
-    fusion_info(
-        sd, range=(0.0, 127.5),
-        description="standard deviation of the fused image's code values, per channel",
-        reference=_MEFB + "metricsSD.m",
-    ),
-    fusion_info(
-        sf, range=(0.0, None),
-        description="spatial frequency of the fused image (row and column differences)",
-        reference=_MEFB + "metricsSpatial_frequency.m; Eskicioglu & Fisher, IEEE TCOM (1995)",
-    ),
+INFO["qp"] = fusion_info(
+    qp, n_sources=2, range=(0.0, 1.0),
+    description="Zhao's phase-congruency feature (PC, max and min moment) correlation",
+    reference=_MEFB + "metricsQp.m; Zhao, Laganiere & Liu, IJICIC 3 (6A) 2007",
 )

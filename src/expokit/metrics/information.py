@@ -36,7 +36,7 @@ import numpy as np
 from ..errors import InputError
 from ._checks import channel_mean, fused_only, mefb_inputs
 from ._matlab import edge_sobel, normalize1, seq_sum
-from ._table import MetricInfo, by_name, fusion_info
+from ._table import MetricInfo, fusion_info
 
 __all__ = [
     "INFO",
@@ -57,6 +57,10 @@ __all__ = [
 TSALLIS_Q = 1.85
 
 _MEFB = "X. Zhang, Information Fusion 74 (2021) 111-131 (MEFB), "
+
+#: Facts about the metrics of this module (declared beside each function), merged into
+#: :data:`expokit.metrics.METRICS`.
+INFO: dict[str, MetricInfo] = {}
 
 
 # --------------------------------------------------------------------------------------------
@@ -136,6 +140,13 @@ def ce(fused: object, sources: object, *, data_range: float | None = None) -> fl
     return channel_mean(f, srcs, one)
 
 
+INFO["ce"] = fusion_info(
+    ce, higher_is_better=False, range=(None, None),
+    description="relative entropy (MEFB's cross entropy) of source and fused histograms",
+    reference=_MEFB + "metricsCross_entropy.m; Bulanon et al., Biosyst. Eng. 103 (2009)",
+)
+
+
 def en(fused: object, sources: object = None, *, data_range: float | None = None) -> float:
     """Entropy (MEFB's EN): Shannon entropy of the fused image's 256-bin histogram.
 
@@ -163,6 +174,13 @@ def en(fused: object, sources: object = None, *, data_range: float | None = None
     """
     f = fused_only(fused, sources, data_range=data_range, metric="en")
     return float(np.mean([_entropy_bits(_hist(f[:, :, k])) for k in range(f.shape[2])]))
+
+
+INFO["en"] = fusion_info(
+    en, range=(0.0, 8.0),
+    description="Shannon entropy of the fused image, per R, G, B channel, averaged",
+    reference=_MEFB + "metricsEntropy.m; van Aardt, J. Appl. Remote Sens. 2 (2008)",
+)
 
 
 def nmi(fused: object, sources: object, *, data_range: float | None = None) -> float:
@@ -200,6 +218,13 @@ def nmi(fused: object, sources: object, *, data_range: float | None = None) -> f
         return 2.0 * total
 
     return channel_mean(f, srcs, one)
+
+
+INFO["nmi"] = fusion_info(
+    nmi, range=(0.0, 2.0),
+    description="normalised mutual information 2 MI / (H_s + H_f), summed over 2 sources",
+    reference=_MEFB + "metricsNMI.m; Hossny et al., Electron. Lett. 44 (18) (2008)",
+)
 
 
 def _tsallis(x: np.ndarray, y: np.ndarray, q: float, *, mefb_marginals: bool) -> float:
@@ -259,6 +284,14 @@ def te_mefb(
     return _te(fused, sources, data_range, q, True)
 
 
+INFO["te_mefb"] = fusion_info(
+    te_mefb, range=(None, None),
+    description="MEFB's Tsallis mutual information (q = 1.85) with transposed "
+    "marginals, as MEFB's tsallis.m; values up to ~1e6",
+    reference=_MEFB + "metricsTE.m; Cvejic et al., Electron. Lett. 42 (11) (2006)",
+)
+
+
 def te(
     fused: object, sources: object, *, q: float = TSALLIS_Q, data_range: float | None = None
 ) -> float:
@@ -285,6 +318,14 @@ def te(
     2.0
     """
     return _te(fused, sources, data_range, q, False)
+
+
+INFO["te"] = fusion_info(
+    te, range=(None, None),
+    description="Tsallis mutual information (q = 1.85) as published, summed over sources",
+    reference="N. Cvejic, C. N. Canagarajah, D. R. Bull, Electron. Lett. 42 (11) (2006) "
+    "626-627, eq. 3",
+)
 
 
 def qncie(fused: object, sources: object, *, data_range: float | None = None) -> float:
@@ -327,6 +368,13 @@ def qncie(fused: object, sources: object, *, data_range: float | None = None) ->
         return 1.0 + float(terms.sum()) / 8.0
 
     return channel_mean(f, srcs, one)
+
+
+INFO["qncie"] = fusion_info(
+    qncie, range=(0.0, 1.0),
+    description="nonlinear correlation information entropy of sources and fused image",
+    reference=_MEFB + "metricsQncie.m; Wang, Shen & Jin, Image Fusion (2008) 469-492",
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -372,6 +420,14 @@ def psnr_mefb(fused: object, sources: object, *, data_range: float | None = None
     return channel_mean(f, srcs, one)
 
 
+INFO["psnr_mefb"] = fusion_info(
+    psnr_mefb, range=(None, None),
+    description="MEFB's PSNR: 20 log10(255 / sqrt(sqrt(SSE) / N)), not the standard "
+    "PSNR (values near 57 dB)",
+    reference=_MEFB + "metricsPsnr.m; Jagalingam & Hegde, Aquatic Procedia 4 (2015)",
+)
+
+
 def psnr_fusion(fused: object, sources: object, *, data_range: float | None = None) -> float:
     """PSNR of a fused image against its sources with the textbook mean squared error.
 
@@ -400,6 +456,13 @@ def psnr_fusion(fused: object, sources: object, *, data_range: float | None = No
     mse = np.mean([((s.astype(np.float64) - fd) ** 2).mean() for s in srcs])
     with np.errstate(divide="ignore"):  # a fused image equal to every source: inf
         return float(10.0 * np.log10(255.0**2 / mse))
+
+
+INFO["psnr_fusion"] = fusion_info(
+    psnr_fusion, range=(0.0, None),
+    description="PSNR to the sources with the textbook MSE, averaged over them",
+    reference="P. Jagalingam, A. V. Hegde, Aquatic Procedia 4 (2015) 133-142",
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -653,58 +716,8 @@ def fmi(
     return channel_mean(f, srcs, one)
 
 
-# --------------------------------------------------------------------------------------------
-# Metric facts
-# --------------------------------------------------------------------------------------------
-
-#: Facts about the metrics of this module, merged into :data:`expokit.metrics.METRICS`.
-INFO: dict[str, MetricInfo] = by_name(
-    fusion_info(
-        ce, higher_is_better=False, range=(None, None),
-        description="relative entropy (MEFB's cross entropy) of source and fused histograms",
-        reference=_MEFB + "metricsCross_entropy.m; Bulanon et al., Biosyst. Eng. 103 (2009)",
-    ),
-    fusion_info(
-        en, range=(0.0, 8.0),
-        description="Shannon entropy of the fused image, per R, G, B channel, averaged",
-        reference=_MEFB + "metricsEntropy.m; van Aardt, J. Appl. Remote Sens. 2 (2008)",
-    ),
-    fusion_info(
-        fmi, range=(0.0, 1.0),
-        description="feature mutual information of Sobel edge maps in 3x3 windows",
-        reference=_MEFB + "metricsFMI.m; Haghighat et al., Comput. Electr. Eng. 37 (2011)",
-    ),
-    fusion_info(
-        nmi, range=(0.0, 2.0),
-        description="normalised mutual information 2 MI / (H_s + H_f), summed over 2 sources",
-        reference=_MEFB + "metricsNMI.m; Hossny et al., Electron. Lett. 44 (18) (2008)",
-    ),
-    fusion_info(
-        psnr_mefb, range=(None, None),
-        description="MEFB's PSNR: 20 log10(255 / sqrt(sqrt(SSE) / N)), not the standard "
-        "PSNR (values near 57 dB)",
-        reference=_MEFB + "metricsPsnr.m; Jagalingam & Hegde, Aquatic Procedia 4 (2015)",
-    ),
-    fusion_info(
-        psnr_fusion, range=(0.0, None),
-        description="PSNR to the sources with the textbook MSE, averaged over them",
-        reference="P. Jagalingam, A. V. Hegde, Aquatic Procedia 4 (2015) 133-142",
-    ),
-    fusion_info(
-        qncie, range=(0.0, 1.0),
-        description="nonlinear correlation information entropy of sources and fused image",
-        reference=_MEFB + "metricsQncie.m; Wang, Shen & Jin, Image Fusion (2008) 469-492",
-    ),
-    fusion_info(
-        te_mefb, range=(None, None),
-        description="MEFB's Tsallis mutual information (q = 1.85) with transposed "
-        "marginals, as MEFB's tsallis.m; values up to ~1e6",
-        reference=_MEFB + "metricsTE.m; Cvejic et al., Electron. Lett. 42 (11) (2006)",
-    ),
-    fusion_info(
-        te, range=(None, None),
-        description="Tsallis mutual information (q = 1.85) as published, summed over sources",
-        reference="N. Cvejic, C. N. Canagarajah, D. R. Bull, Electron. Lett. 42 (11) (2006) "
-        "626-627, eq. 3",
-    ),
+INFO["fmi"] = fusion_info(
+    fmi, range=(0.0, 1.0),
+    description="feature mutual information of Sobel edge maps in 3x3 windows",
+    reference=_MEFB + "metricsFMI.m; Haghighat et al., Comput. Electr. Eng. 37 (2011)",
 )

@@ -34,12 +34,16 @@ from ._matlab import (
     gaussian_1d,
     normalize1,
 )
-from ._table import MetricInfo, by_name, fusion_info
+from ._table import MetricInfo, fusion_info
 
 __all__ = ["INFO", "qcb", "qcv", "viff"]
 
 
 _MEFB = "X. Zhang, Information Fusion 74 (2021) 111-131 (MEFB), "
+
+#: Facts about the metrics of this module (declared beside each function), merged into
+#: :data:`expokit.metrics.METRICS`.
+INFO: dict[str, MetricInfo] = {}
 
 
 # --------------------------------------------------------------------------------------------
@@ -107,9 +111,7 @@ def qcb(
         Image Vis. Comput. 27 (10) (2009) 1421-1432; MEFB ``metricsQcb.m``.
 
     Example:
-        >>> import numpy as np
-        >>> rng = np.random.default_rng(0)
-        >>> a = rng.integers(0, 256, (32, 32), dtype=np.uint8)
+        >>> a = np.random.default_rng(0).integers(0, 256, (32, 32), dtype=np.uint8)  # noise
         >>> round(qcb(a, [a, a]), 6)
         1.0
     """
@@ -130,6 +132,13 @@ def qcb(
         lam2 = c2 * c2 / (c1 * c1 + c2 * c2)
         q = lam1 * q1 + lam2 * q2
     return float(q.mean(axis=(1, 2)).mean())
+
+
+INFO["qcb"] = fusion_info(
+    qcb, n_sources=2, range=(0.0, 1.0),
+    description="Chen-Blum CSF-filtered local contrast preservation",
+    reference=_MEFB + "metricsQcb.m; Chen & Blum, Image Vis. Comput. 27 (10) 2009",
+)
 
 
 def qcv(
@@ -171,9 +180,7 @@ def qcv(
         MEFB ``metricsQcv.m``.
 
     Example:
-        >>> import numpy as np
-        >>> rng = np.random.default_rng(0)
-        >>> a = rng.integers(0, 256, (32, 32), dtype=np.uint8)
+        >>> a = np.random.default_rng(0).integers(0, 256, (32, 32), dtype=np.uint8)  # noise
         >>> round(qcv(a, [a, a]), 9)
         0.0
     """
@@ -197,6 +204,13 @@ def qcv(
     with np.errstate(divide="ignore", invalid="ignore"):
         q = (sal_a * d_a + sal_b * d_b).sum(axis=(1, 2)) / (sal_a + sal_b).sum(axis=(1, 2))
     return float(q.real.mean())
+
+
+INFO["qcv"] = fusion_info(
+    qcv, n_sources=2, higher_is_better=False, range=(0.0, None),
+    description="Chen-Varshney saliency-weighted CSF-filtered regional error",
+    reference=_MEFB + "metricsQcv.m; Chen & Varshney, Information Fusion 8 (2) 2007",
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -307,25 +321,8 @@ def viff(fused: object, sources: object, *, data_range: float | None = None) -> 
     return channel_mean(f, srcs, _viff_band)
 
 
-# --------------------------------------------------------------------------------------------
-# Metric facts
-# --------------------------------------------------------------------------------------------
-
-#: Facts about the metrics of this module, merged into :data:`expokit.metrics.METRICS`.
-INFO: dict[str, MetricInfo] = by_name(
-    fusion_info(
-        qcb, n_sources=2, range=(0.0, 1.0),
-        description="Chen-Blum CSF-filtered local contrast preservation",
-        reference=_MEFB + "metricsQcb.m; Chen & Blum, Image Vis. Comput. 27 (10) 2009",
-    ),
-    fusion_info(
-        qcv, n_sources=2, higher_is_better=False, range=(0.0, None),
-        description="Chen-Varshney saliency-weighted CSF-filtered regional error",
-        reference=_MEFB + "metricsQcv.m; Chen & Varshney, Information Fusion 8 (2) 2007",
-    ),
-    fusion_info(
-        viff, range=(0.0, None),
-        description="Han et al.'s visual information fidelity for fusion (MEFB's VIF)",
-        reference=_MEFB + "metricsVIF.m; Han et al., Information Fusion 14 (2) (2013)",
-    ),
+INFO["viff"] = fusion_info(
+    viff, range=(0.0, None),
+    description="Han et al.'s visual information fidelity for fusion (MEFB's VIF)",
+    reference=_MEFB + "metricsVIF.m; Han et al., Information Fusion 14 (2) (2013)",
 )

@@ -47,12 +47,16 @@ from scipy import ndimage
 from ..errors import InputError
 from ._checks import Channels, mefb_planes
 from ._matlab import filter2_3x3, filter2_sep, gaussian_1d, mean_valid
-from ._table import MetricInfo, by_name, fusion_info
+from ._table import MetricInfo, fusion_info
 
 __all__ = ["INFO", "qc", "qe_piella", "qw", "qw_weighted", "qy"]
 
 
 _MEFB = "X. Zhang, Information Fusion 74 (2021) 111-131 (MEFB), "
+
+#: Facts about the metrics of this module (declared beside each function), merged into
+#: :data:`expokit.metrics.METRICS`.
+INFO: dict[str, MetricInfo] = {}
 
 
 # --------------------------------------------------------------------------------------------
@@ -167,9 +171,7 @@ def qc(
         MEFB ``metricsQc.m``.
 
     Example:
-        >>> import numpy as np
-        >>> rng = np.random.default_rng(0)
-        >>> a = rng.integers(0, 256, (20, 20), dtype=np.uint8)
+        >>> a = np.random.default_rng(0).integers(0, 256, (20, 20), dtype=np.uint8)  # noise
         >>> round(qc(a, [a, a]), 6)
         1.0
     """
@@ -185,6 +187,13 @@ def qc(
         sim[w > 1] = 1.0
         vals.append(mean_valid(sim))
     return float(np.mean(vals))
+
+
+INFO["qc"] = fusion_info(
+    qc, n_sources=2, range=(-1.0, 1.0),
+    description="Cvejic's covariance-weighted local structural similarity",
+    reference=_MEFB + "metricsQc.m; Cvejic et al., Int. J. Signal Process. 2 (3) 2005",
+)
 
 
 def qy(
@@ -228,9 +237,7 @@ def qy(
         image fusion", Information Fusion 9 (2) (2008) 156-160, eq. (6); MEFB ``metricsQy.m``.
 
     Example:
-        >>> import numpy as np
-        >>> rng = np.random.default_rng(0)
-        >>> a = rng.integers(0, 256, (20, 20), dtype=np.uint8)
+        >>> a = np.random.default_rng(0).integers(0, 256, (20, 20), dtype=np.uint8)  # noise
         >>> round(qy(a, [a, a]), 6)
         1.0
     """
@@ -247,6 +254,13 @@ def qy(
         q = (lam * s_af + (1 - lam) * s_bf) * similar + np.fmax(s_af, s_bf) * ~similar
         vals.append(mean_valid(q))
     return float(np.mean(vals))
+
+
+INFO["qy"] = fusion_info(
+    qy, n_sources=2, range=(-1.0, 1.0),
+    description="Yang's SSIM-based metric (weighted or max local SSIM with the sources)",
+    reference=_MEFB + "metricsQy.m; Yang et al., Information Fusion 9 (2) 2008",
+)
 
 
 _EDGE_X = np.array([[1.0, 0.0, -1.0], [1.0, 0.0, -1.0], [1.0, 0.0, -1.0]])
@@ -313,15 +327,20 @@ def qw(
         vol. 3, pp. III-173-176, eq. (5)-(8); MEFB ``metricsQw.m``.
 
     Example:
-        >>> import numpy as np
-        >>> rng = np.random.default_rng(0)
-        >>> a = rng.integers(0, 256, (24, 24), dtype=np.uint8)
+        >>> a = np.random.default_rng(0).integers(0, 256, (24, 24), dtype=np.uint8)  # noise
         >>> round(qw(a, [a, a]), 6)
         1.0
     """
     pa, pb, pf = mefb_planes(fused, sources, data_range=data_range, channels=channels, metric="qw")
     per = _piella_weighted(_edge_maps(pa), _edge_maps(pb), _edge_maps(pf))
     return float(per.mean())
+
+
+INFO["qw"] = fusion_info(
+    qw, n_sources=2, range=(-1.0, 1.0),
+    description="Piella's weighted fusion quality index on Prewitt edge images (MEFB QW)",
+    reference=_MEFB + "metricsQw.m; Piella & Heijmans, ICIP 2003, eq. (8), alpha = 1",
+)
 
 
 def qw_weighted(
@@ -356,9 +375,7 @@ def qw_weighted(
         G. Piella, H. Heijmans, "A new quality metric for image fusion", ICIP 2003, eq. (6).
 
     Example:
-        >>> import numpy as np
-        >>> rng = np.random.default_rng(0)
-        >>> a = rng.integers(0, 256, (24, 24), dtype=np.uint8)
+        >>> a = np.random.default_rng(0).integers(0, 256, (24, 24), dtype=np.uint8)  # noise
         >>> round(qw_weighted(a, [a, a]), 6)
         1.0
     """
@@ -366,6 +383,13 @@ def qw_weighted(
         fused, sources, data_range=data_range, channels=channels, metric="qw_weighted"
     )
     return float(_piella_weighted(pa, pb, pf).mean())
+
+
+INFO["qw_weighted"] = fusion_info(
+    qw_weighted, n_sources=2, range=(-1.0, 1.0),
+    description="Piella's weighted fusion quality index on the images (textbook Q_W)",
+    reference="Piella & Heijmans, ICIP 2003, eq. (6)",
+)
 
 
 def qe_piella(
@@ -399,9 +423,7 @@ def qe_piella(
         G. Piella, H. Heijmans, "A new quality metric for image fusion", ICIP 2003, eq. (8).
 
     Example:
-        >>> import numpy as np
-        >>> rng = np.random.default_rng(0)
-        >>> a = rng.integers(0, 256, (24, 24), dtype=np.uint8)
+        >>> a = np.random.default_rng(0).integers(0, 256, (24, 24), dtype=np.uint8)  # noise
         >>> round(qe_piella(a, [a, a], alpha=0.5), 6)
         1.0
     """
@@ -416,32 +438,3 @@ def qe_piella(
     plain = _piella_weighted(pa, pb, pf)
     with np.errstate(invalid="ignore"):
         return float((plain ** (1.0 - alpha) * edge**alpha).mean())
-
-
-# --------------------------------------------------------------------------------------------
-# Metric facts
-# --------------------------------------------------------------------------------------------
-
-#: Facts about the metrics of this module, merged into :data:`expokit.metrics.METRICS`.
-INFO: dict[str, MetricInfo] = by_name(
-    fusion_info(
-        qc, n_sources=2, range=(-1.0, 1.0),
-        description="Cvejic's covariance-weighted local structural similarity",
-        reference=_MEFB + "metricsQc.m; Cvejic et al., Int. J. Signal Process. 2 (3) 2005",
-    ),
-    fusion_info(
-        qw, n_sources=2, range=(-1.0, 1.0),
-        description="Piella's weighted fusion quality index on Prewitt edge images (MEFB QW)",
-        reference=_MEFB + "metricsQw.m; Piella & Heijmans, ICIP 2003, eq. (8), alpha = 1",
-    ),
-    fusion_info(
-        qw_weighted, n_sources=2, range=(-1.0, 1.0),
-        description="Piella's weighted fusion quality index on the images (textbook Q_W)",
-        reference="Piella & Heijmans, ICIP 2003, eq. (6)",
-    ),
-    fusion_info(
-        qy, n_sources=2, range=(-1.0, 1.0),
-        description="Yang's SSIM-based metric (weighted or max local SSIM with the sources)",
-        reference=_MEFB + "metricsQy.m; Yang et al., Information Fusion 9 (2) 2008",
-    ),
-)
