@@ -140,6 +140,7 @@ def ycbcr_to_rgb(img: np.ndarray) -> np.ndarray:
 
 def _rgb_float(img: np.ndarray, name: str) -> np.ndarray:
     """float32 view/copy of a ``(..., 3)`` array; integer code values scaled to [0, 1]."""
+    from .._checks import to_float32
     from ..errors import InputError
 
     x = np.asarray(img)
@@ -148,8 +149,6 @@ def _rgb_float(img: np.ndarray, name: str) -> np.ndarray:
             f"{name} has shape {x.shape}, expected (..., 3) RGB/YCbCr; greyscale images have no "
             "chroma to convert"
         )
-    if x.dtype == np.uint8:
-        return x.astype(np.float32) / np.float32(255.0)
-    if x.dtype == np.uint16:
-        return x.astype(np.float32) / np.float32(65535.0)
+    if x.dtype in (np.uint8, np.uint16):
+        return to_float32(x)
     return x.astype(np.float32)
