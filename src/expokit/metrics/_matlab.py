@@ -72,11 +72,22 @@ def to_gray(img: np.ndarray) -> np.ndarray:
 
 
 def filter2_sep(
-    x: np.ndarray, g: np.ndarray, mode: Literal["same", "valid"] = "same"
+    x: np.ndarray,
+    g: np.ndarray,
+    mode: Literal["same", "valid"] = "same",
+    *,
+    columns_first: bool = False,
 ) -> np.ndarray:
-    """MATLAB ``filter2(g g', x, mode)`` for a symmetric separable kernel, zero padding."""
-    out = ndimage.correlate1d(x, g, axis=-1, mode="constant", cval=0.0)
-    out = ndimage.correlate1d(out, g, axis=-2, mode="constant", cval=0.0)
+    """MATLAB ``filter2(g g', x, mode)`` for a symmetric separable kernel, zero padding.
+
+    The 1-D pass along each row (last axis) runs first, or the one down each column with
+    ``columns_first=True``. The order changes only the last bits, but a metric with hard
+    thresholds on small local variances (VIFF) can flip a pixel on them, so each metric keeps
+    the order its MATLAB validation was run with.
+    """
+    first, second = (-2, -1) if columns_first else (-1, -2)
+    out = ndimage.correlate1d(x, g, axis=first, mode="constant", cval=0.0)
+    out = ndimage.correlate1d(out, g, axis=second, mode="constant", cval=0.0)
     if mode == "valid":
         r = (g.size - 1) // 2
         out = out[..., r : out.shape[-2] - r, r : out.shape[-1] - r]

@@ -233,13 +233,13 @@ def _viff_maps(
         n = 2 ** (4 - scale + 1) + 1
         g1 = gaussian_1d(n, n / 5.0)
         if scale > 1:
-            ref = filter2_sep(ref, g1, "valid")[::2, ::2]
-            dist = filter2_sep(dist, g1, "valid")[::2, ::2]
-        mu1 = filter2_sep(ref, g1, "valid")
-        mu2 = filter2_sep(dist, g1, "valid")
-        s1 = filter2_sep(ref * ref, g1, "valid") - mu1 * mu1
-        s2 = filter2_sep(dist * dist, g1, "valid") - mu2 * mu2
-        s12 = filter2_sep(ref * dist, g1, "valid") - mu1 * mu2
+            ref = filter2_sep(ref, g1, "valid", columns_first=True)[::2, ::2]
+            dist = filter2_sep(dist, g1, "valid", columns_first=True)[::2, ::2]
+        mu1 = filter2_sep(ref, g1, "valid", columns_first=True)
+        mu2 = filter2_sep(dist, g1, "valid", columns_first=True)
+        s1 = filter2_sep(ref * ref, g1, "valid", columns_first=True) - mu1 * mu1
+        s2 = filter2_sep(dist * dist, g1, "valid", columns_first=True) - mu2 * mu2
+        s12 = filter2_sep(ref * dist, g1, "valid", columns_first=True) - mu1 * mu2
         s1[s1 < 0] = 0
         s2[s2 < 0] = 0
         g = s12 / (s1 + 1e-10)
