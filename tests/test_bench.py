@@ -23,7 +23,7 @@ from expokit.bench.datasets import EvalItem
 from expokit.bench.evaluate import Row, plot_means, read_rows
 from expokit.io import read_image
 from expokit.metrics import mef_ssim
-from expokit.metrics.mefb_edge import qabf
+from expokit.metrics.features import qabf
 from expokit.simulate import photograph, render_scene
 
 

@@ -28,7 +28,7 @@ import pytest
 
 from expokit.errors import InputError, MissingResourceError
 from expokit.metrics import blind
-from expokit.metrics._checks import to_gray
+from expokit.metrics._matlab import to_gray
 from expokit.metrics.blind import INFO, brisque, brisque_features, niqe
 
 skdata = pytest.importorskip("skimage.data", reason="scikit-image provides the test images")

@@ -1,4 +1,5 @@
-"""MEFB's information, statistics and VIFF metrics (expokit.metrics.mefb_info, .mefb).
+"""MEFB's information, statistics and VIFF metrics (expokit.metrics.information, .features,
+.perceptual, .mefb).
 
 Reference values: hand-computed cases below, and the scores MEFB's MATLAB code stored in
 ``mefb/output/evaluation_metrics/evaluationMetrics.mat`` (about 5 significant digits), read
@@ -15,7 +16,9 @@ import pytest
 from conftest import need
 
 from expokit.errors import InputError
-from expokit.metrics import mefb_info as mi
+from expokit.metrics import information
+from expokit.metrics import mefb as mi
+from expokit.metrics._matlab import edge_sobel
 from expokit.metrics._mefb_data import (
     MEFB_METRIC_ORDER,
     iter_pairs,
@@ -23,7 +26,7 @@ from expokit.metrics._mefb_data import (
     source_paths,
 )
 
-# MEFB name -> expokit function (the 12 of mefb_info)
+# MEFB name -> expokit function (12 of the 20)
 OURS = {
     "CE": mi.ce,
     "EN": mi.en,
@@ -161,6 +164,7 @@ def test_psnr_mefb_hand_value():
     # textbook: MSE = 100 to each source -> 10 log10(255^2 / 100)
     assert mi.psnr_fusion(f, [s, s]) == pytest.approx(10 * math.log10(255**2 / 100))
     assert mi.psnr_fusion(f, [s, f]) == pytest.approx(10 * math.log10(255**2 / 50))
+    assert mi.psnr_fusion(s, [s, s]) == math.inf  # MSE 0 (this raised ZeroDivisionError)
 
 
 def test_information_metrics_of_identical_images():
@@ -255,7 +259,7 @@ def test_returns_python_float():
 
 
 def test_missing_sources():
-    with pytest.raises(InputError, match="sources is missing"):
+    with pytest.raises(InputError, match="ce is a fusion metric and needs the source exposures"):
         mi.ce(noise((8, 8), 0), None)
     with pytest.raises(InputError, match="at least 2"):
         mi.nmi(noise((8, 8), 0), [noise((8, 8), 1)])
@@ -264,7 +268,7 @@ def test_missing_sources():
 
 
 def test_size_and_channel_mismatch():
-    with pytest.raises(InputError, match="must have the size of its sources"):
+    with pytest.raises(InputError, match="source 1 is 9x8 but fused is 8x8"):
         mi.fmi(noise((8, 8), 0), [noise((8, 9), 1), noise((8, 9), 2)])
     with pytest.raises(InputError, match="do not mix grey and colour"):
         mi.psnr_mefb(noise((8, 8), 0), [noise((8, 8), 1), noise((8, 8, 3), 2)])
@@ -273,10 +277,16 @@ def test_size_and_channel_mismatch():
 
 
 def test_dtype_and_range_errors():
-    with pytest.raises(InputError, match="need data_range"):
+    with pytest.raises(InputError, match="data_range is required for float images"):
         mi.sd(np.zeros((8, 8)))
-    with pytest.raises(InputError, match="uint8 code values span 255"):
-        mi.sd(np.zeros((8, 8), np.uint8), data_range=1.0)
+    # one 8-bit conversion for all 20 metrics: an integer image with a data_range other than
+    # its full code range is refused by every metric (the pair metrics used to ignore it)
+    u8 = noise((24, 24), 0)
+    for fn in (mi.sd, mi.qabf, mi.qc, mi.qcv):
+        with pytest.raises(InputError, match="uint8 code values span 255"):
+            fn(u8, [u8, u8], data_range=1.0)
+    with pytest.raises(InputError, match="uint16 code values span 65535"):
+        mi.qabf(u8.astype(np.uint16), [u8.astype(np.uint16)] * 2, data_range=1000.0)
     with pytest.raises(InputError, match=r"values in \[2, 2\] but data_range=1"):
         mi.en(np.full((8, 8), 2.0), data_range=1.0)
     with pytest.raises(InputError, match="q must be"):
@@ -313,15 +323,50 @@ def test_mefb_all_subset_and_errors():
         mefb.mefb_all(x, [x, x], metrics=["SSIM"])
 
 
-def test_info_facts():
-    info = mi.INFO
-    assert {k for k in info} >= {"ce", "en", "fmi", "nmi", "psnr_mefb", "qncie", "te_mefb",
-                                 "ag", "ei", "sd", "sf", "viff", "te", "psnr_fusion"}
-    for key, entry in info.items():
-        assert entry.name == key and entry.kind == "fusion"
-        assert callable(entry.function)
-    assert info["ce"].higher_is_better is False
-    assert info["en"].range == (0.0, 8.0)
+def test_normalize1_is_shift_invariant_and_maps_constants_to_zeros():
+    # Liu's normalize1 stretches x to [0, 255], so adding a constant changes nothing; MATLAB
+    # leaves the all-zero image as it is, so by the same invariance every constant image is
+    # all zeros (MATLAB divides 0 by 0 there). The metrics that use it (NMI, QNCIE, TE, QCV)
+    # then score a constant fused image the same whatever its level, and finitely.
+    from expokit.metrics._matlab import normalize1
+
+    x = noise((8, 8), 3).astype(np.float64)
+    assert np.array_equal(normalize1(x + 17.0), normalize1(x))
+    assert np.array_equal(normalize1(np.full((4, 4), 7.0)), np.zeros((4, 4)))
+    a, b = noise((24, 24), 4), noise((24, 24), 5)
+    zero, grey = np.zeros_like(a), np.full_like(a, 7)
+    for fn in (mi.qcv, mi.nmi, mi.qncie, mi.te_mefb):
+        value = fn(grey, [a, b])
+        assert math.isfinite(value) and value == fn(zero, [a, b]), fn.__name__
+
+
+# Metrics that compare the fused image with its sources (the fused-only ones, EN, SD, SF, AG
+# and EI, score noise high by design; TE's scale depends on the histogram's spread).
+COMPARING = ("ce", "fmi", "nmi", "psnr_fusion", "qncie", "qabf", "qp", "qc", "qw", "qy",
+             "qcb", "qcv", "viff")
+
+
+def _smooth(seed: int, size: int = 48) -> np.ndarray:
+    """A smooth natural-ish image: a ramp plus mild noise, code values 20..235."""
+    rng = np.random.default_rng(seed)
+    ramp = np.add.outer(np.arange(size), np.arange(size)) * (200.0 / (2 * size))
+    return np.clip(20 + ramp + rng.normal(0, 4, (size, size)), 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("name", COMPARING)
+def test_declared_direction_and_range_hold(name):
+    # The facts in METRICS against the metric's behaviour: a fused image equal to its sources
+    # is a better fusion than unrelated noise, and every value lies in the declared range.
+    from expokit.metrics import METRICS
+
+    info = METRICS[name]
+    a = _smooth(0)
+    good = info.function(a, [a, a])
+    bad = info.function(noise(a.shape, 1), [a, a])
+    assert (good > bad) == info.higher_is_better, (good, bad)
+    lo, hi = info.range
+    for v in (good, bad):
+        assert (lo is None or v >= lo - 1e-9) and (hi is None or v <= hi + 1e-9), v
 
 
 # --------------------------------------------------------------------------------------------
@@ -332,10 +377,10 @@ def test_info_facts():
 def test_fmi_table_equals_general_windows():
     a, b = noise((40, 50), 30), noise((40, 50), 31)
     f = ((a.astype(np.int32) + b) // 2).astype(np.uint8)
-    fe = mi._edge_sobel(f.astype(np.float64))
-    se = [mi._edge_sobel(x.astype(np.float64)) for x in (a, b)]
-    fast = mi._fmi_edge3(fe, se)
-    slow = mi._fmi_general(fe.astype(np.float64), [e.astype(np.float64) for e in se], 3)
+    fe = edge_sobel(f.astype(np.float64))
+    se = [edge_sobel(x.astype(np.float64)) for x in (a, b)]
+    fast = information._fmi_edge3(fe, se)
+    slow = information._fmi_general(fe.astype(np.float64), [e.astype(np.float64) for e in se], 3)
     assert fast == slow
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from ._checks import to_float32
 from .color import luminance
 from .errors import InputError
 from .simulate import photograph, render_scene
@@ -116,7 +117,7 @@ def run_demo(out_dir: str | Path, *, width: int = 960, console: Any = None) -> d
     corr = float(np.corrcoef(np.log(luminance(truth)[ok]), np.log(luminance(radiance)[ok]))[0, 1])
     say(f"merged radiance vs the scene's true radiance: log-luminance correlation {corr:.4f}")
 
-    tiles = [_label(cv2.resize(f.astype(np.float32) / 255, (width // 2, h // 2),
+    tiles = [_label(cv2.resize(to_float32(f), (width // 2, h // 2),
                                interpolation=cv2.INTER_AREA), _fmt_time(t))
              for t, f in zip(DEMO_TIMES, frames, strict=True)]
     results = [_label(cv2.resize(fused, (width // 2, h // 2), interpolation=cv2.INTER_AREA),

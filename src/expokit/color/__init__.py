@@ -12,8 +12,11 @@ import numpy as np
 #: Rec. 709 / sRGB luminance weights (linear RGB -> Y).
 REC709_LUMA = (0.2126, 0.7152, 0.0722)
 
-#: MATLAB ``rgb2gray`` weights (Rec. 601 luma as MATLAB rounds it; the MEF and MEFB MATLAB
-#: code use them), display-referred RGB -> grey.
+#: Rec. 601 (BT.601) luma weights, the Y row of JPEG/JFIF YCbCr (display-referred RGB -> Y').
+REC601_LUMA = (0.299, 0.587, 0.114)
+
+#: MATLAB ``rgb2gray`` weights: BT.601 luma as MATLAB computes it (first row of the inverse of
+#: its YIQ -> RGB matrix); the MEF and MEFB MATLAB code, and so their metrics, use these.
 MATLAB_RGB2GRAY = (0.298936021293775, 0.587043074451121, 0.114020904255103)
 
 
@@ -74,7 +77,7 @@ def luminance(img: np.ndarray) -> np.ndarray:
 
 #: Full-range BT.601 (JPEG/JFIF) RGB -> YCbCr matrix for [0, 1] data; Cb/Cr are offset by 0.5.
 _YCBCR = np.array(
-    [[0.299, 0.587, 0.114],
+    [REC601_LUMA,
      [-0.168735891647856, -0.331264108352144, 0.5],
      [0.5, -0.418687589158345, -0.081312410841655]],
     np.float64,
@@ -137,6 +140,7 @@ def ycbcr_to_rgb(img: np.ndarray) -> np.ndarray:
 
 def _rgb_float(img: np.ndarray, name: str) -> np.ndarray:
     """float32 view/copy of a ``(..., 3)`` array; integer code values scaled to [0, 1]."""
+    from .._checks import to_float32
     from ..errors import InputError
 
     x = np.asarray(img)
@@ -145,8 +149,6 @@ def _rgb_float(img: np.ndarray, name: str) -> np.ndarray:
             f"{name} has shape {x.shape}, expected (..., 3) RGB/YCbCr; greyscale images have no "
             "chroma to convert"
         )
-    if x.dtype == np.uint8:
-        return x.astype(np.float32) / np.float32(255.0)
-    if x.dtype == np.uint16:
-        return x.astype(np.float32) / np.float32(65535.0)
+    if x.dtype in (np.uint8, np.uint16):
+        return to_float32(x)
     return x.astype(np.float32)

@@ -37,7 +37,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F  # noqa: N812
 
-from .._checks import resolve_threads
+from .._checks import dtype_scale, resolve_threads
 from ..color import REC709_LUMA, luminance, srgb_to_linear
 from ..errors import InputError, MissingResourceError
 from ..models.uec import UEC, thumbnail
@@ -84,9 +84,9 @@ def _to_tensor(x: np.ndarray, device: torch.device) -> torch.Tensor:
     """``(H, W, 3)`` code values -> float32 ``(H, W, 3)`` tensor in [0, 1] (a new tensor)."""
     t = torch.from_numpy(np.ascontiguousarray(x)).to(device)
     if x.dtype == np.uint8:
-        return t.to(torch.float32).mul_(1.0 / 255.0)
+        return t.to(torch.float32).mul_(dtype_scale(x.dtype))
     if x.dtype == np.uint16:
-        return t.to(torch.int32).to(torch.float32).mul_(1.0 / 65535.0)
+        return t.to(torch.int32).to(torch.float32).mul_(dtype_scale(x.dtype))
     return t.to(torch.float32)
 
 
@@ -167,8 +167,7 @@ def _to_unit(x: np.ndarray, out: np.ndarray, threads: int, *, grid: bool) -> Non
     NumPy per strip (its loops release the GIL; torch's would each start an OpenMP team).
     """
     src = np.ascontiguousarray(x).reshape(-1, 3)
-    scale = {np.dtype(np.uint8): 1.0 / 255.0, np.dtype(np.uint16): 1.0 / 65535.0}.get(
-        x.dtype, 1.0)
+    scale = dtype_scale(x.dtype)
     mul = np.float32(2.0 * scale if grid else scale)
 
     def task(i0: int, i1: int) -> Callable[[], None]:

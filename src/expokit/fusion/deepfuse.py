@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from .._checks import check_stack, resolve_threads, row_strips, to_float32
-from ..color import rgb_to_ycbcr, ycbcr_to_rgb
+from ..color import REC601_LUMA, rgb_to_ycbcr, ycbcr_to_rgb
 from ..errors import InputError
 from ..models.deepfuse import DeepFuse
 from ..nn.runtime import resolve_device, torch_threads
@@ -159,8 +159,8 @@ def _fuse_tiles(
 def _luma(frame: np.ndarray) -> np.ndarray:
     """BT.601 Y in [0, 1] of an ``(h, w, 3)`` code-value or float window (``rgb_to_ycbcr``'s Y)."""
     x = to_float32(frame)
-    return x[..., 0] * np.float32(0.299) + x[..., 1] * np.float32(0.587) \
-        + x[..., 2] * np.float32(0.114)
+    r, g, b = (np.float32(w) for w in REC601_LUMA)
+    return x[..., 0] * r + x[..., 1] * g + x[..., 2] * b
 
 
 #: Rows per strip for the per-pixel colour steps (bounds their temporaries).

@@ -8,6 +8,7 @@ from types import ModuleType
 
 import numpy as np
 
+from .._checks import to_float32
 from ..errors import InputError, MissingResourceError
 
 logger = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ def read_raw(path: Path) -> np.ndarray:
         raise InputError(
             f"{path.name}: LibRaw returned an unexpected {rgb.dtype} array of shape {rgb.shape}"
         )
-    return rgb.astype(np.float32) * np.float32(1.0 / 65535.0)
+    return to_float32(rgb)
 
 
 def raw_size(path: Path) -> tuple[int, int]:

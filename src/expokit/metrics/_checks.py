@@ -17,13 +17,14 @@ the caller's units for float input). The rules, shared by all metrics:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Literal, cast
 
 import numpy as np
 
 from .._checks import check_image
-from ..color import MATLAB_RGB2GRAY
 from ..errors import InputError
+from ._matlab import matlab_round, rgb2gray_u8
 
 #: Relative tolerance of the range check: values may stray ``RANGE_TOL * data_range`` outside
 #: ``[0, data_range]`` (float32 rounding of a clipped result) before an image is refused.
@@ -31,10 +32,6 @@ RANGE_TOL = 1e-3
 
 #: Default ``data_range`` of integer dtypes: their full code range.
 INTEGER_RANGES = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
-
-#: MATLAB ``rgb2gray`` weights (Rec. 601 luma, as used by the MEF and MEFB MATLAB code).
-RGB2GRAY = MATLAB_RGB2GRAY
-
 
 def size_of(img: np.ndarray) -> str:
     """``"WxH"`` of an ``(H, W, ...)`` array, the way error messages state image sizes."""
@@ -129,15 +126,20 @@ def check_same_geometry(
     img: np.ndarray, ref: np.ndarray, *, name: str, ref_name: str
 ) -> None:
     """Refuse two images of different size or channel count, naming both sizes."""
-    if img.shape[:2] != ref.shape[:2]:
-        raise InputError(
-            f"{name} is {size_of(img)} but {ref_name} is {size_of(ref)}: metrics compare "
-            "images pixel by pixel, so both must have one size (crop or resize one of them)"
-        )
+    check_same_size(img, ref, name=name, ref_name=ref_name)
     if img.shape[2] != ref.shape[2]:
         raise InputError(
             f"{name} has {img.shape[2]} channel(s) but {ref_name} has {ref.shape[2]}: compare "
             "colour with colour, or convert both to grey first"
+        )
+
+
+def check_same_size(img: np.ndarray, ref: np.ndarray, *, name: str, ref_name: str) -> None:
+    """Refuse two images of different size, naming both sizes."""
+    if img.shape[:2] != ref.shape[:2]:
+        raise InputError(
+            f"{name} is {size_of(img)} but {ref_name} is {size_of(ref)}: metrics compare "
+            "images pixel by pixel, so both must have one size (crop or resize one of them)"
         )
 
 
@@ -152,13 +154,26 @@ def check_same_scale(dtype: np.dtype, ref_dtype: np.dtype, *, name: str, ref_nam
 
 
 def _pair(
-    fused: object, reference: object, name: str, ref_name: str
-) -> tuple[np.ndarray, np.ndarray]:
+    fused: object,
+    reference: object,
+    *,
+    data_range: float | None,
+    name: str,
+    ref_name: str,
+    ranged: bool,
+) -> tuple[np.ndarray, np.ndarray, float | None]:
+    """Both images checked and as float64, and the range (None when not needed and not
+    given: ``ranged=False`` with float images and no ``data_range``)."""
     f = check_image(fused, name=name)
     r = check_image(reference, name=ref_name)
     check_same_geometry(f, r, name=name, ref_name=ref_name)
     check_same_scale(f.dtype, r.dtype, name=name, ref_name=ref_name)
-    return f, r
+    dr = None
+    if ranged or data_range is not None or f.dtype.kind == "u":
+        dr = resolve_data_range(f, data_range, name=name)
+        check_range(f, dr, name=name)
+        check_range(r, dr, name=ref_name)
+    return f.astype(np.float64), r.astype(np.float64), dr
 
 
 def check_pair(
@@ -177,11 +192,10 @@ def check_pair(
     Raises:
         InputError: naming the argument at fault (see the module docstring for the rules).
     """
-    f, r = _pair(fused, reference, name, ref_name)
-    dr = resolve_data_range(f, data_range, name=name)
-    check_range(f, dr, name=name)
-    check_range(r, dr, name=ref_name)
-    return f.astype(np.float64), r.astype(np.float64), dr
+    f, r, dr = _pair(
+        fused, reference, data_range=data_range, name=name, ref_name=ref_name, ranged=True
+    )
+    return f, r, cast(float, dr)  # ranged=True always resolves it
 
 
 def check_pair_unranged(
@@ -196,12 +210,52 @@ def check_pair_unranged(
 
     The values are range-checked only when ``data_range`` is given or the images are integer.
     """
-    f, r = _pair(fused, reference, name, ref_name)
-    if data_range is not None or f.dtype.kind == "u":
-        dr = resolve_data_range(f, data_range, name=name)
-        check_range(f, dr, name=name)
-        check_range(r, dr, name=ref_name)
-    return f.astype(np.float64), r.astype(np.float64)
+    f, r, _ = _pair(
+        fused, reference, data_range=data_range, name=name, ref_name=ref_name, ranged=False
+    )
+    return f, r
+
+
+def source_list(
+    sources: object, *, metric: str, min_count: int = 1, exact: int | None = None
+) -> list[object]:
+    """The source exposures of a fusion metric as a list (not yet checked one by one).
+
+    Args:
+        sources: sequence of images or an ``(N, H, W, C)`` array; None is an error.
+        metric: the metric's name, for the error message.
+        min_count: fewest sources accepted.
+        exact: the number of sources the metric is defined for, if fixed (MEFB's pair
+            metrics: 2).
+
+    Raises:
+        InputError: if sources are missing, not a sequence, or too few / not ``exact``.
+    """
+    if sources is None:
+        raise InputError(
+            f"{metric} is a fusion metric and needs the source exposures: pass "
+            "sources=[...] (the images that were fused)"
+        )
+    if isinstance(sources, np.ndarray) and sources.ndim == 4:
+        sources = list(sources)
+    if not isinstance(sources, Sequence) or isinstance(sources, (str, bytes)):
+        what = type(sources).__name__
+        if isinstance(sources, np.ndarray):
+            what = f"an array of shape {sources.shape}"
+        raise InputError(
+            f"sources must be a list of images (or an (N, H, W, C) array), got {what}"
+        )
+    if exact is not None and len(sources) != exact:
+        raise InputError(
+            f"{metric} is defined for exactly {exact} source images (MEFB's under- and "
+            f"over-exposed pair), got {len(sources)}; pick the exposures that were fused"
+        )
+    if len(sources) < min_count:
+        raise InputError(
+            f"{metric} needs at least {min_count} source image(s), got {len(sources)}: pass "
+            "every exposure that was fused"
+        )
+    return list(sources)
 
 
 def check_sources(
@@ -230,24 +284,7 @@ def check_sources(
     Raises:
         InputError: if sources are missing, too few, or do not match the fused image.
     """
-    if sources is None:
-        raise InputError(
-            f"{metric} is a fusion metric and needs the source exposures: pass "
-            "sources=[...] (the images that were fused)"
-        )
-    if isinstance(sources, np.ndarray) and sources.ndim == 4:
-        sources = list(sources)
-    if not isinstance(sources, Sequence) or isinstance(sources, (str, bytes)):
-        what = type(sources).__name__
-        if isinstance(sources, np.ndarray):
-            what = f"an array of shape {sources.shape}"
-        raise InputError(
-            f"sources must be a list of images (or an (N, H, W, C) array), got {what}"
-        )
-    if len(sources) < min_count:
-        raise InputError(
-            f"{metric} needs at least {min_count} source image(s), got {len(sources)}"
-        )
+    sources = source_list(sources, metric=metric, min_count=min_count)
     out = []
     for i, src in enumerate(sources):
         label = f"source {i + 1}"
@@ -260,46 +297,160 @@ def check_sources(
     return out
 
 
-def gaussian_1d(size: int, sigma: float) -> np.ndarray:
-    """Normalised 1-D Gaussian of ``size`` taps; its outer product is MATLAB's
-    ``fspecial('gaussian', size, sigma)``.
+# --------------------------------------------------------------------------------------------
+# MEFB's protocol: 8-bit code values, per-channel scoring, MEFB's colour rules
+# --------------------------------------------------------------------------------------------
 
-    >>> round(float(gaussian_1d(11, 1.5)[5]), 6)
-    0.266012
+#: How MEFB's pair metrics treat colour: R, G, B apart and averaged, or once on grey.
+Channels = Literal["mefb", "grey"]
+
+
+def code_values_u8(img: object, *, name: str, data_range: float | None) -> np.ndarray:
+    """Check one image and return its 8-bit code values as ``(H, W, C)`` uint8.
+
+    MEFB's metrics work on what MATLAB's ``imread`` gives for an 8-bit file. uint8 passes as
+    it is and uint16 is divided by 257 (both take no other ``data_range`` than their full code
+    range); float images need ``data_range`` and become ``round(x / data_range * 255)``
+    (MATLAB rounding), after the range check.
+
+    Raises:
+        InputError: for a non-image, a ``data_range`` that contradicts an integer dtype, a
+            float image without ``data_range``, or values outside ``[0, data_range]``.
     """
-    x = np.arange(size, dtype=np.float64) - (size - 1) / 2.0
-    g = np.exp(-(x * x) / (2.0 * sigma * sigma))
-    return g / g.sum()
+    arr = check_image(img, name=name)
+    if arr.dtype in INTEGER_RANGES:
+        full = INTEGER_RANGES[arr.dtype]
+        if data_range is not None and float(data_range) != full:
+            raise InputError(
+                f"{name} is {arr.dtype} but data_range={data_range!r}: {arr.dtype} code values "
+                f"span {full:g}; leave data_range out for {arr.dtype} images"
+            )
+        if arr.dtype == np.uint8:
+            return arr
+        return matlab_round(arr / 257.0).astype(np.uint8)
+    dr = resolve_data_range(arr, data_range, name=name)
+    check_range(arr, dr, name=name)
+    x = np.clip(arr.astype(np.float64) / dr, 0.0, 1.0)
+    return matlab_round(x * 255.0).astype(np.uint8)
 
 
-def matlab_round(x: np.ndarray) -> np.ndarray:
-    """MATLAB ``round``: halves away from zero (NumPy rounds them to even); exact for doubles.
+def mefb_images(
+    fused: object,
+    sources: object,
+    *,
+    data_range: float | None,
+    metric: str,
+    exact: int | None = None,
+    need_sources: bool = True,
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Fused image and sources as uint8 ``(H, W, C)`` code values, sizes checked.
 
-    >>> matlab_round(np.array([0.5, 1.5, -2.5, 2.4])).tolist()
-    [1.0, 2.0, -3.0, 2.0]
+    ``need_sources=False`` accepts ``sources=None`` (fused-only metrics, which use the sources
+    only for MEFB's colour rule) and then returns no sources.
     """
-    t = np.trunc(x)
-    frac = x - t  # exact in IEEE arithmetic
-    return t + np.where(frac >= 0.5, 1.0, 0.0) - np.where(frac <= -0.5, 1.0, 0.0)
+    f = code_values_u8(fused, name="fused", data_range=data_range)
+    if sources is None and not need_sources:
+        return f, []
+    srcs = [
+        code_values_u8(s, name=f"source {i + 1}", data_range=data_range)
+        for i, s in enumerate(source_list(sources, metric=metric, min_count=2, exact=exact))
+    ]
+    for i, s in enumerate(srcs):
+        check_same_size(s, f, name=f"source {i + 1}", ref_name="fused")
+    return f, srcs
 
 
-def rgb2gray_u8(img: np.ndarray) -> np.ndarray:
-    """MATLAB ``rgb2gray`` of 8-bit colour code values ``(H, W, 3)``, as on uint8 input.
+def mefb_colour_rule(
+    fused: np.ndarray, sources: list[np.ndarray]
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """MEFB's colour rules: sources and fused image with one channel count.
 
-    The weighted sum is rounded half away from zero and saturated to 0..255 (what MATLAB
-    returns for a uint8 image); the result is float64 ``(H, W)``.
+    Colour sources and colour fused image stay as they are (scored channel by channel); grey
+    sources with a colour fused image use the fused image's first (red) channel; a grey fused
+    image with colour sources is compared with MATLAB ``rgb2gray`` of the sources.
+
+    Raises:
+        InputError: for grey and colour sources mixed.
     """
-    r, g, b = RGB2GRAY
-    x = img.astype(np.float64, copy=False)
-    return np.clip(matlab_round(r * x[..., 0] + g * x[..., 1] + b * x[..., 2]), 0.0, 255.0)
+    for i, s in enumerate(sources):
+        if s.shape[2] != sources[0].shape[2]:
+            raise InputError(
+                f"source {i + 1} has {s.shape[2]} channel(s) but source 1 has "
+                f"{sources[0].shape[2]}: do not mix grey and colour exposures"
+            )
+    if not sources:
+        return fused, sources
+    if fused.shape[2] == 3 and sources[0].shape[2] == 1:
+        return fused[:, :, :1], sources
+    if fused.shape[2] == 1 and sources[0].shape[2] == 3:
+        return fused, [rgb2gray_u8(s).astype(np.uint8)[:, :, None] for s in sources]
+    return fused, sources
 
 
-def to_gray(img: np.ndarray) -> np.ndarray:
-    """``(H, W, 1)`` grey of a float64 ``(H, W, C)`` image with MATLAB ``rgb2gray`` weights.
+def mefb_inputs(
+    fused: object,
+    sources: object,
+    *,
+    data_range: float | None,
+    metric: str,
+    need_sources: bool = True,
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """:func:`mefb_images` with :func:`mefb_colour_rule` applied: channel k of the fused image
+    goes with channel k of every source (MEFB's per-channel loop)."""
+    f, srcs = mefb_images(
+        fused, sources, data_range=data_range, metric=metric, need_sources=need_sources
+    )
+    return mefb_colour_rule(f, srcs)
 
-    Unlike MATLAB on uint8 input, the result is not rounded to integers.
+
+def mefb_planes(
+    fused: object,
+    sources: object,
+    *,
+    data_range: float | None,
+    channels: Channels,
+    metric: str,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The planes a pair metric works on: ``(A, B, F)``, each float64 ``(P, H, W)``.
+
+    ``P`` is 3 for MEFB's per-channel protocol on colour images and 1 otherwise; with
+    ``channels="grey"`` every colour image is MATLAB ``rgb2gray``-ed (rounded to 8 bits).
+
+    Raises:
+        InputError: for a bad ``channels``, not exactly two sources, or images under 16x16.
     """
-    if img.shape[2] == 1:
-        return img
-    r, g, b = RGB2GRAY
-    return (r * img[..., 0] + g * img[..., 1] + b * img[..., 2])[..., None]
+    if channels not in ("mefb", "grey"):
+        raise InputError(f"channels must be 'mefb' or 'grey', got {channels!r}")
+    f, srcs = mefb_images(fused, sources, data_range=data_range, metric=metric, exact=2)
+    if min(f.shape[0], f.shape[1]) < 16:
+        raise InputError(
+            f"fused is {size_of(f)} pixels; {metric} needs at least 16x16 "
+            "(its windows are up to 16 pixels wide)"
+        )
+    if channels == "grey":
+        a, b, g = (
+            rgb2gray_u8(x) if x.shape[2] == 3 else x[..., 0].astype(np.float64)
+            for x in (*srcs, f)
+        )
+        return a[None], b[None], g[None]
+    f, (a, b) = mefb_colour_rule(f, srcs)
+    a, b, f = (np.moveaxis(x.astype(np.float64), 2, 0) for x in (a, b, f))
+    return a, b, f
+
+
+def channel_mean(
+    fused: np.ndarray, sources: list[np.ndarray], fn: Callable[..., float]
+) -> float:
+    """Mean over channels k of ``fn(fused[..., k], [s[..., k] for s in sources])``."""
+    vals = [
+        fn(fused[:, :, k], [s[:, :, k] for s in sources]) for k in range(fused.shape[2])
+    ]
+    return float(np.mean(vals))
+
+
+def fused_only(
+    fused: object, sources: object, *, data_range: float | None, metric: str
+) -> np.ndarray:
+    """The fused image as MEFB's fused-only metrics see it (sources only pick the channels)."""
+    f, _ = mefb_inputs(fused, sources, data_range=data_range, metric=metric, need_sources=False)
+    return f

@@ -1,8 +1,9 @@
 """The table of metric facts: :class:`MetricInfo` and :data:`METRICS`.
 
-Each metric module defines its own small ``INFO: dict[str, MetricInfo]``; :data:`METRICS`
-merges the modules listed in :data:`_SOURCES`, in that order. Adding a module is one entry
-in that tuple (no folder scanning, no string-to-class registry).
+Each metric module declares its own metrics and their facts in a small
+``INFO: dict[str, MetricInfo]`` beside the functions; :mod:`expokit.metrics._registry` imports
+those modules and merges their ``INFO`` into :data:`expokit.metrics.METRICS` (a new module is
+one import and one argument there: no folder scanning, no import by string).
 
 How :func:`expokit.metrics.score` calls a metric depends on its ``kind``:
 
@@ -19,13 +20,9 @@ How :func:`expokit.metrics.score` calls a metric depends on its ``kind``:
 
 from __future__ import annotations
 
-import difflib
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
-
-from ..errors import InputError
 
 MetricKind = Literal["full_reference", "fusion", "hdr", "blind"]
 
@@ -78,74 +75,40 @@ class MetricInfo:
         return self.kind == "fusion"
 
 
-#: Modules of :mod:`expokit.metrics` whose ``INFO`` dicts make up :data:`METRICS`.
-_SOURCES: tuple[str, ...] = (
-    "fullref", "hdr", "mef", "mefb_info", "mefb_edge", "blind", "learned",
-)
+def fusion_info(
+    function: Callable[..., float],
+    *,
+    range: tuple[float | None, float | None],
+    description: str,
+    reference: str,
+    higher_is_better: bool = True,
+    n_sources: int | None = None,
+) -> MetricInfo:
+    """The :class:`MetricInfo` of a fusion metric, keyed by the function's own name."""
+    return MetricInfo(
+        name=function.__name__,
+        function=function,
+        higher_is_better=higher_is_better,
+        kind="fusion",
+        range=range,
+        description=description,
+        reference=reference,
+        n_sources=n_sources,
+    )
 
 
-def _build() -> dict[str, MetricInfo]:
-    table: dict[str, MetricInfo] = {}
-    for module in _SOURCES:
-        mod = importlib.import_module(f"expokit.metrics.{module}")
-        info: dict[str, MetricInfo] | None = getattr(mod, "INFO", None)
-        if not isinstance(info, dict):
-            raise RuntimeError(
-                f"expokit.metrics.{module} is listed in _SOURCES but defines no INFO dict"
-            )
-        for key, entry in info.items():
-            if key in table:
-                raise RuntimeError(f"metric {key!r} of module {module} is defined twice")
-            if key != entry.name:
-                raise RuntimeError(f"metric key {key!r} of module {module} names {entry.name!r}")
-            table[key] = entry
-    return table
-
-
-_TABLE: dict[str, MetricInfo] | None = None
-
-
-def metrics_table() -> dict[str, MetricInfo]:
-    """:data:`METRICS`, built on first use (the metric modules import :class:`MetricInfo`
-    from here, so the table cannot be built while this module is being imported)."""
-    global _TABLE
-    if _TABLE is None:
-        _TABLE = _build()
-    return _TABLE
-
-
-#: Every metric expokit computes, by name (built on first access).
-METRICS: dict[str, MetricInfo]
-
-
-def __getattr__(name: str) -> object:
-    if name == "METRICS":
-        return metrics_table()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def get_metric(name: str) -> MetricInfo:
-    """The :class:`MetricInfo` of ``name``.
+def merge_tables(*tables: dict[str, MetricInfo]) -> dict[str, MetricInfo]:
+    """One table of several modules' ``INFO`` dicts, in order.
 
     Raises:
-        InputError: for an unknown name, listing the valid ones and the closest match.
-
-    >>> get_metric("psnr").higher_is_better
-    True
-    >>> get_metric("pnsr")
-    Traceback (most recent call last):
-    ...
-    expokit.errors.InputError: unknown metric 'pnsr' (did you mean 'psnr'?); valid names: ...
+        RuntimeError: for a metric defined twice or a key that is not its entry's name.
     """
-    if not isinstance(name, str):
-        raise InputError(f"metric names are strings, got {type(name).__name__} {name!r}")
-    table = metrics_table()
-    try:
-        return table[name]
-    except KeyError:
-        pass
-    close = difflib.get_close_matches(name.lower(), list(table), n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    raise InputError(
-        f"unknown metric {name!r}{hint}; valid names: {', '.join(sorted(table))}"
-    )
+    out: dict[str, MetricInfo] = {}
+    for table in tables:
+        for key, entry in table.items():
+            if key in out:
+                raise RuntimeError(f"metric {key!r} is defined twice")
+            if key != entry.name:
+                raise RuntimeError(f"metric key {key!r} names {entry.name!r}")
+            out[key] = entry
+    return out

@@ -47,7 +47,8 @@ import scipy.ndimage
 from scipy.special import gamma as _gamma
 
 from ..errors import InputError, MissingResourceError
-from ._checks import as_float64, gaussian_1d, size_of, to_gray
+from ._checks import as_float64, size_of
+from ._matlab import gaussian_1d, to_gray
 from ._table import MetricInfo
 
 #: The extra that installs the model packages.
@@ -75,6 +76,11 @@ _GAM = np.round(0.2 + 0.001 * np.arange(9801), 3)
 _R_GGD = _gamma(1.0 / _GAM) * _gamma(3.0 / _GAM) / _gamma(2.0 / _GAM) ** 2
 #: AGGD moment ratio ``Gamma(2/a)^2 / (Gamma(1/a) Gamma(3/a))`` (``estimateaggdparam.m``).
 _R_AGGD = 1.0 / _R_GGD
+
+
+#: Facts about the metrics of this module (declared beside each function), merged into
+#: :data:`expokit.metrics.METRICS`.
+INFO: dict[str, MetricInfo] = {}
 
 
 # --- locating and reading the model files --------------------------------------------------
@@ -360,6 +366,18 @@ def brisque(image: np.ndarray, *, data_range: float | None = None) -> float:
     return _brisque_predict(brisque_features(image, data_range=data_range))
 
 
+INFO["brisque"] = MetricInfo(
+    name="brisque",
+    function=brisque,
+    higher_is_better=False,
+    kind="blind",
+    range=(None, None),
+    description="natural-scene-statistics quality predicted by an SVR trained on LIVE "
+    "(about 0 pristine .. 100 heavily distorted)",
+    reference="Mittal, Moorthy & Bovik, IEEE TIP 21(12), 2012",
+)
+
+
 def _brisque_predict(features: np.ndarray) -> float:
     """The SVR's score of 36 raw features: scale to [-1, 1] with the shipped ranges (no
     clipping, as libsvm ``svm-scale``), then ``sum_i c_i exp(-gamma |x - s_i|^2) - rho``."""
@@ -474,24 +492,12 @@ def niqe(image: np.ndarray, *, data_range: float | None = None) -> float:
     return float(math.sqrt(max(float(diff @ np.linalg.pinv(cov) @ diff), 0.0)))
 
 
-INFO: dict[str, MetricInfo] = {
-    "brisque": MetricInfo(
-        name="brisque",
-        function=brisque,
-        higher_is_better=False,
-        kind="blind",
-        range=(None, None),
-        description="natural-scene-statistics quality predicted by an SVR trained on LIVE "
-        "(about 0 pristine .. 100 heavily distorted)",
-        reference="Mittal, Moorthy & Bovik, IEEE TIP 21(12), 2012",
-    ),
-    "niqe": MetricInfo(
-        name="niqe",
-        function=niqe,
-        higher_is_better=False,
-        kind="blind",
-        range=(0.0, None),
-        description="distance of the image's MSCN statistics to a pristine-image model",
-        reference="Mittal, Soundararajan & Bovik, IEEE SPL 20(3), 2013, Eq. 10",
-    ),
-}
+INFO["niqe"] = MetricInfo(
+    name="niqe",
+    function=niqe,
+    higher_is_better=False,
+    kind="blind",
+    range=(0.0, None),
+    description="distance of the image's MSCN statistics to a pristine-image model",
+    reference="Mittal, Soundararajan & Bovik, IEEE SPL 20(3), 2013, Eq. 10",
+)

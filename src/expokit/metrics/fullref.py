@@ -29,10 +29,9 @@ from ._checks import (
     check_pair,
     check_pair_unranged,
     check_sources,
-    gaussian_1d,
     size_of,
-    to_gray,
 )
+from ._matlab import gaussian_1d, to_gray
 from ._table import MetricInfo
 
 if TYPE_CHECKING:
@@ -52,6 +51,10 @@ MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 
 
 _WINDOW = gaussian_1d(SSIM_WIN, SSIM_SIGMA)  # MATLAB fspecial('gaussian', 11, 1.5)
+
+#: Facts about the metrics of this module (declared beside each function), merged into
+#: :data:`expokit.metrics.METRICS`.
+INFO: dict[str, MetricInfo] = {}
 
 
 def _filter_valid(a: np.ndarray) -> np.ndarray:
@@ -115,6 +118,13 @@ def mse(fused: np.ndarray, reference: np.ndarray, *, data_range: float | None = 
     return float(np.mean((x - y) ** 2))
 
 
+INFO["mse"] = MetricInfo(
+    "mse", mse, False, "full_reference", (0.0, None),
+    "mean squared error against the reference, in squared image units",
+    "textbook definition",
+)
+
+
 def psnr(fused: np.ndarray, reference: np.ndarray, *, data_range: float | None = None) -> float:
     """Peak signal-to-noise ratio in dB, over all pixels and channels.
 
@@ -143,6 +153,13 @@ def psnr(fused: np.ndarray, reference: np.ndarray, *, data_range: float | None =
     if err == 0.0:
         return math.inf
     return float(10.0 * np.log10(dr * dr / err))
+
+
+INFO["psnr"] = MetricInfo(
+    "psnr", psnr, True, "full_reference", (0.0, None),
+    "peak signal-to-noise ratio in dB (inf for identical images)",
+    "textbook definition: 10 log10(L^2 / MSE)",
+)
 
 
 def ssim(
@@ -200,6 +217,13 @@ def ssim(
     _check_min_size(x, SSIM_WIN, "ssim", "the 11x11 window must fit inside the image")
     vals = [_ssim_cs(a, b, dr)[0] for a, b in _planes(x, y, channels)]
     return float(np.mean(vals))
+
+
+INFO["ssim"] = MetricInfo(
+    "ssim", ssim, True, "full_reference", (-1.0, 1.0),
+    "structural similarity, 11x11 Gaussian window, valid region, mean over channels",
+    "Wang, Bovik, Sheikh, Simoncelli, IEEE TIP 2004, Eq. (13)",
+)
 
 
 def _halve(a: np.ndarray) -> np.ndarray:
@@ -293,6 +317,13 @@ def ms_ssim(
     return float(np.mean(vals))
 
 
+INFO["ms_ssim"] = MetricInfo(
+    "ms_ssim", ms_ssim, True, "full_reference", (0.0, 1.0),
+    "multi-scale structural similarity, 5 scales, mean over channels",
+    "Wang, Simoncelli, Bovik, Asilomar 2003, Eq. (7)",
+)
+
+
 def _pearson(a: np.ndarray, b: np.ndarray) -> float:
     a = a.ravel() - a.mean()
     b = b.ravel() - b.mean()
@@ -332,6 +363,13 @@ def cc(fused: np.ndarray, reference: np.ndarray, *, data_range: float | None = N
     return _pearson(x, y)
 
 
+INFO["cc"] = MetricInfo(
+    "cc", cc, True, "full_reference", (-1.0, 1.0),
+    "Pearson correlation between the image and the reference",
+    "Pearson 1895",
+)
+
+
 def cc_sources(
     fused: np.ndarray, sources: Sequence[np.ndarray], *, data_range: float | None = None
 ) -> float:
@@ -365,6 +403,13 @@ def cc_sources(
         sources, f, data_range=data_range, metric="cc_sources", fused_dtype=fused.dtype
     )
     return float(np.mean([_pearson(f, s) for s in srcs]))
+
+
+INFO["cc_sources"] = MetricInfo(
+    "cc_sources", cc_sources, True, "fusion", (-1.0, 1.0),
+    "mean Pearson correlation between the fused image and each source",
+    "Zhang, Ye, Xiao, VIFB, CVPR Workshops 2020",
+)
 
 
 #: LPIPS v0.1 input scaling (``lpips.ScalingLayer``): ``(x - shift) / scale`` on [-1, 1] input.
@@ -565,40 +610,8 @@ def lpips(
     return total
 
 
-INFO: dict[str, MetricInfo] = {
-    "mse": MetricInfo(
-        "mse", mse, False, "full_reference", (0.0, None),
-        "mean squared error against the reference, in squared image units",
-        "textbook definition",
-    ),
-    "psnr": MetricInfo(
-        "psnr", psnr, True, "full_reference", (0.0, None),
-        "peak signal-to-noise ratio in dB (inf for identical images)",
-        "textbook definition: 10 log10(L^2 / MSE)",
-    ),
-    "ssim": MetricInfo(
-        "ssim", ssim, True, "full_reference", (-1.0, 1.0),
-        "structural similarity, 11x11 Gaussian window, valid region, mean over channels",
-        "Wang, Bovik, Sheikh, Simoncelli, IEEE TIP 2004, Eq. (13)",
-    ),
-    "ms_ssim": MetricInfo(
-        "ms_ssim", ms_ssim, True, "full_reference", (0.0, 1.0),
-        "multi-scale structural similarity, 5 scales, mean over channels",
-        "Wang, Simoncelli, Bovik, Asilomar 2003, Eq. (7)",
-    ),
-    "cc": MetricInfo(
-        "cc", cc, True, "full_reference", (-1.0, 1.0),
-        "Pearson correlation between the image and the reference",
-        "Pearson 1895",
-    ),
-    "cc_sources": MetricInfo(
-        "cc_sources", cc_sources, True, "fusion", (-1.0, 1.0),
-        "mean Pearson correlation between the fused image and each source",
-        "Zhang, Ye, Xiao, VIFB, CVPR Workshops 2020",
-    ),
-    "lpips": MetricInfo(
-        "lpips", lpips, False, "full_reference", (0.0, None),
-        "learned perceptual distance (needs a local AlexNet/VGG16 backbone file)",
-        "Zhang, Isola, Efros, Shechtman, Wang, CVPR 2018",
-    ),
-}
+INFO["lpips"] = MetricInfo(
+    "lpips", lpips, False, "full_reference", (0.0, None),
+    "learned perceptual distance (needs a local AlexNet/VGG16 backbone file)",
+    "Zhang, Isola, Efros, Shechtman, Wang, CVPR 2018",
+)

@@ -36,6 +36,10 @@ Normalize = Literal["none", "reference_max"]
 #: mu of the mu-law range compressor (Kalantari & Ramamoorthi 2017, Eq. (2)).
 MU = 5000.0
 
+#: Facts about the metrics of this module (declared beside each function), merged into
+#: :data:`expokit.metrics.METRICS`.
+INFO: dict[str, MetricInfo] = {}
+
 
 def mu_law(radiance: np.ndarray, *, mu: float = MU) -> np.ndarray:
     """mu-law range compression ``log(1 + mu H) / log(1 + mu)`` of radiance in [0, 1].
@@ -150,6 +154,13 @@ def psnr_mu(
     return _psnr_peak1(mu_law(x, mu=m), mu_law(y, mu=m))
 
 
+INFO["psnr_mu"] = MetricInfo(
+    "psnr_mu", psnr_mu, True, "hdr", (0.0, None),
+    "PSNR in dB of mu-law (mu = 5000) tonemapped HDR images in [0, 1]",
+    "Kalantari & Ramamoorthi, ACM TOG 2017, Eq. (2)",
+)
+
+
 def ssim_mu(
     radiance: np.ndarray,
     reference: np.ndarray,
@@ -189,6 +200,13 @@ def ssim_mu(
     return _ssim_peak1(mu_law(x, mu=m), mu_law(y, mu=m), channels, "ssim_mu")
 
 
+INFO["ssim_mu"] = MetricInfo(
+    "ssim_mu", ssim_mu, True, "hdr", (-1.0, 1.0),
+    "SSIM of mu-law (mu = 5000) tonemapped HDR images in [0, 1]",
+    "Kalantari & Ramamoorthi, ACM TOG 2017; Wang et al., IEEE TIP 2004",
+)
+
+
 def psnr_l(
     radiance: np.ndarray, reference: np.ndarray, *, normalize: Normalize = "none"
 ) -> float:
@@ -214,6 +232,13 @@ def psnr_l(
     """
     x, y = _prepare(radiance, reference, normalize)
     return _psnr_peak1(x, y)
+
+
+INFO["psnr_l"] = MetricInfo(
+    "psnr_l", psnr_l, True, "hdr", (0.0, None),
+    "PSNR in dB of linear HDR images in [0, 1]",
+    "Kalantari & Ramamoorthi, ACM TOG 2017",
+)
 
 
 def ssim_l(
@@ -249,25 +274,8 @@ def ssim_l(
     return _ssim_peak1(x, y, channels, "ssim_l")
 
 
-INFO: dict[str, MetricInfo] = {
-    "psnr_mu": MetricInfo(
-        "psnr_mu", psnr_mu, True, "hdr", (0.0, None),
-        "PSNR in dB of mu-law (mu = 5000) tonemapped HDR images in [0, 1]",
-        "Kalantari & Ramamoorthi, ACM TOG 2017, Eq. (2)",
-    ),
-    "ssim_mu": MetricInfo(
-        "ssim_mu", ssim_mu, True, "hdr", (-1.0, 1.0),
-        "SSIM of mu-law (mu = 5000) tonemapped HDR images in [0, 1]",
-        "Kalantari & Ramamoorthi, ACM TOG 2017; Wang et al., IEEE TIP 2004",
-    ),
-    "psnr_l": MetricInfo(
-        "psnr_l", psnr_l, True, "hdr", (0.0, None),
-        "PSNR in dB of linear HDR images in [0, 1]",
-        "Kalantari & Ramamoorthi, ACM TOG 2017",
-    ),
-    "ssim_l": MetricInfo(
-        "ssim_l", ssim_l, True, "hdr", (-1.0, 1.0),
-        "SSIM of linear HDR images in [0, 1]",
-        "Kalantari & Ramamoorthi, ACM TOG 2017; Wang et al., IEEE TIP 2004",
-    ),
-}
+INFO["ssim_l"] = MetricInfo(
+    "ssim_l", ssim_l, True, "hdr", (-1.0, 1.0),
+    "SSIM of linear HDR images in [0, 1]",
+    "Kalantari & Ramamoorthi, ACM TOG 2017; Wang et al., IEEE TIP 2004",
+)

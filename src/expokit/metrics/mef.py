@@ -38,9 +38,11 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ..color import MATLAB_RGB2GRAY as RGB2GRAY
 from ..errors import InputError
-from ._checks import RGB2GRAY, as_float64, check_sources, matlab_round, size_of
-from ._checks import gaussian_1d as gaussian_kernel_1d
+from ._checks import as_float64, check_sources, size_of
+from ._matlab import gaussian_1d as gaussian_kernel_1d
+from ._matlab import matlab_round
 from ._table import MetricInfo
 
 #: Weights of the 3 scales of ``mef_ms_ssim.m`` (renormalised to sum 1 before use).

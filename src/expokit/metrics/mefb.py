@@ -2,9 +2,12 @@
 
 MEFB (Zhang, "Benchmarking and comparing multi-exposure image fusion algorithms",
 Information Fusion 2021) scores every fused image with 20 metrics computed by its MATLAB code.
-expokit re-implements each from MEFB's definitions (see :mod:`expokit.metrics.mefb_info`,
-:mod:`expokit.metrics.mefb_edge` and :func:`expokit.metrics.mef.mefb_mef_ssim`) and checks
-them against the scores MEFB stored (``benchmarks/validate_mefb.py``).
+expokit re-implements each from MEFB's definitions, in modules by what a metric measures
+(MEFB's own four categories): :mod:`expokit.metrics.information` (CE, EN, FMI, NMI, PSNR,
+QNCIE, TE), :mod:`expokit.metrics.features` (AG, EI, QABF, QP, SD, SF),
+:mod:`expokit.metrics.structural` (QC, QW, QY; MEF-SSIM is
+:func:`expokit.metrics.mef.mefb_mef_ssim`) and :mod:`expokit.metrics.perceptual` (QCB, QCV,
+VIF), and checks them against the scores MEFB stored (``benchmarks/validate_mefb.py``).
 
 :data:`MEFB_METRICS` lists the names in MEFB's order (the order of its tables and of the
 metric axis of ``evaluationMetrics.mat``); :data:`MEFB_FUNCTIONS` maps each name to the
@@ -13,9 +16,22 @@ textbook one the function says so in its name: ``PSNR`` is :func:`psnr_mefb` (th
 form is :func:`psnr_fusion`), ``TE`` is :func:`te_mefb` (the published formula is :func:`te`),
 ``VIF`` is Han et al.'s fusion metric :func:`viff`, not Sheikh and Bovik's VIF.
 
-All take ``(fused, sources)`` with 8-bit code values (uint8 ``(H, W)`` or ``(H, W, 3)``; other
-dtypes with ``data_range``) and MEFB's colour rule: R, G and B scored separately and averaged
-(MEF-SSIM alone works on ``rgb2gray`` images).
+**MEFB's protocol** (one implementation, :mod:`expokit.metrics._checks`):
+
+* Inputs are 8-bit code values as MATLAB's ``imread`` gives them: ``uint8`` ``(H, W)``,
+  ``(H, W, 1)`` or ``(H, W, 3)``. uint16 is divided by 257; float images are quantised with
+  ``round(x / data_range * 255)``, so ``data_range`` is required for them (1.0 for
+  display-referred images in [0, 1]). Integer images take no ``data_range`` other than their
+  full code range (255, 65535): any other value is refused, not ignored.
+* Colour: with colour sources and a colour fused image each metric is computed on R, G and B
+  separately (source channel k against fused channel k) and the three values are averaged
+  (MEF-SSIM alone works on ``rgb2gray`` images). With grey sources and a colour fused image
+  MEFB scores only the fused image's first (red) channel (AG uses its ``rgb2gray``); with
+  colour sources and a grey fused image, the sources are MATLAB ``rgb2gray``-ed (rounded to
+  8 bits). The pair metrics (QABF, QP, QC, QW, QY, QCB, QCV) also take ``channels="grey"``,
+  the textbook greyscale form.
+* Liu's ``normalize1`` (NMI, QNCIE, TE, QCV) maps a constant image to zeros (see
+  :func:`expokit.metrics._matlab.normalize1`).
 """
 
 from __future__ import annotations
@@ -23,24 +39,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from ..errors import InputError
+from .features import ag, ei, qabf, qp, sd, sf
+from .information import ce, en, fmi, nmi, psnr_fusion, psnr_mefb, qncie, te, te_mefb
 from .mef import mefb_mef_ssim
-from .mefb_edge import qabf, qc, qcb, qcv, qp, qw, qy
-from .mefb_info import (
-    ag,
-    ce,
-    ei,
-    en,
-    fmi,
-    nmi,
-    psnr_fusion,
-    psnr_mefb,
-    qncie,
-    sd,
-    sf,
-    te,
-    te_mefb,
-    viff,
-)
+from .perceptual import qcb, qcv, viff
+from .structural import qc, qw, qy
 
 #: MEFB's 20 metrics in MEFB's order.
 MEFB_METRICS: tuple[str, ...] = (

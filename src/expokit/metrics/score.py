@@ -11,7 +11,8 @@ import numpy as np
 from .._checks import Negative
 from .._methods import check_options, keyword_options
 from ..errors import InputError
-from ._table import MetricInfo, get_metric
+from ._registry import get_metric
+from ._table import MetricInfo
 
 ImageLike = np.ndarray | str | os.PathLike[str]
 

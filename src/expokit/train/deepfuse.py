@@ -51,6 +51,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .._checks import dtype_scale
 from ..color import rgb_to_ycbcr
 from ..errors import InputError, MissingResourceError
 from ..io import read_image
@@ -180,7 +181,7 @@ def _luma(img: np.ndarray) -> np.ndarray:
     """``(H, W)`` float32 Y in [0, 1] of a display-referred image (grey passes through)."""
     img = img if img.ndim == 3 else img[..., None]
     if img.shape[2] == 1:
-        scale = {np.uint8: 1 / 255.0, np.uint16: 1 / 65535.0}.get(img.dtype.type, 1.0)
+        scale = dtype_scale(img.dtype)
         return (img[..., 0].astype(np.float32) * np.float32(scale))
     return np.ascontiguousarray(rgb_to_ycbcr(img)[..., 0])
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..color import REC601_LUMA
 from ..errors import InputError, MissingResourceError
 from ..io import read_image
 
@@ -47,7 +48,7 @@ def _thumbnail(img: np.ndarray) -> np.ndarray:
     """Zero-mean, unit-norm 32x32 grey thumbnail (a resize-invariant fingerprint)."""
     g = img.astype(np.float32)
     if g.shape[2] == 3:
-        g = g @ np.array([0.299, 0.587, 0.114], np.float32)
+        g = g @ np.array(REC601_LUMA, np.float32)
     else:
         g = g[..., 0]
     t = cv2.resize(g, (32, 32), interpolation=cv2.INTER_AREA).ravel()
