@@ -217,17 +217,16 @@ def test_two_source_metrics_take_the_darkest_and_brightest_of_three() -> None:
 
 def test_cli_score_three_sources_gives_qabf(tmp_path) -> None:  # noqa: ANN001
     import json
-    import subprocess
-    import sys
+
+    from conftest import run_cli
 
     from expokit.metrics.features import qabf
 
     fused, frames = three_shots()
     paths = [write_image(tmp_path / f"shot{i}.png", f) for i, f in enumerate(frames)]
     fp = write_image(tmp_path / "fused.png", fused)
-    proc = subprocess.run([sys.executable, "-m", "expokit", "score", str(fp),
-                           *[a for p in paths for a in ("-s", str(p))], "-m", "qabf,mef_ssim",
-                           "--json"], capture_output=True, text=True, timeout=300, check=False)
+    proc = run_cli("score", fp, *[a for p in paths for a in ("-s", p)], "-m", "qabf,mef_ssim",
+                   "--json")
     assert proc.returncode == 0, proc.stderr
     values = json.loads(proc.stdout)
     assert values["qabf"] == pytest.approx(qabf(fused, [frames[0], frames[2]]), rel=1e-9)
