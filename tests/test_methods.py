@@ -86,6 +86,18 @@ def test_fuse_dispatches_to_the_named_function(bracket) -> None:
         fuse(bracket, "deepfuse", sigma=0.3)  # refused before DeepFuse (torch) is loaded
 
 
+def test_fusers_hold_the_real_deepfuse_and_importing_fusion_needs_no_torch() -> None:
+    import subprocess
+    import sys
+
+    from expokit.fusion import deepfuse
+
+    assert FUSERS["deepfuse"] is deepfuse.fuse_deepfuse  # one signature, no wrapper to keep
+    code = "import expokit.fusion, sys; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
 def test_calibrate_and_merge_dispatch(bracket) -> None:
     response = calibrate(bracket, TIMES, "debevec", samples=200, channels="separate")
     np.testing.assert_array_equal(

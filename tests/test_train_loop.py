@@ -158,6 +158,19 @@ def test_resume_refuses_other_run_config(tmp_path):
     assert [r["step"] for r in read_log(res.log_path)] == ["5"]
 
 
+def test_resume_names_the_keys_that_do_not_fit(tmp_path):
+    cfg = LoopConfig(steps=3, log_every=3)
+    train(make_net(), loss_fn=mse, batch_fn=batch_fn, config=cfg, out_dir=tmp_path,
+          progress=False)  # fmt: skip
+    other = make_net()
+    other.lin = nn.Linear(4, 6)  # a narrower hidden layer than the checkpoint's 8
+    other.out = nn.Linear(6, 1)
+    with pytest.raises(InputError, match=r"checkpoint .* does not fit Net \(wrong shapes: "
+                       r"lin\.weight \(8, 4\) \(expected \(6, 4\)\).*new out_dir"):
+        train(other, loss_fn=mse, batch_fn=batch_fn, config=LoopConfig(steps=6, log_every=3),
+              out_dir=tmp_path, progress=False)  # fmt: skip
+
+
 def test_nothing_left_to_do(tmp_path):
     cfg = LoopConfig(steps=3, log_every=1)
     train(make_net(), loss_fn=mse, batch_fn=batch_fn, config=cfg, out_dir=tmp_path, progress=False)

@@ -12,39 +12,15 @@ refuses an option the method does not take.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
 from .._methods import dispatch
+from .deepfuse import fuse_deepfuse
 from .mertens import fuse_mertens, mertens_weights
 
 __all__ = ["FUSERS", "FuseMethod", "fuse", "fuse_deepfuse", "fuse_mertens", "mertens_weights"]
-
-
-def fuse_deepfuse(
-    images: Sequence[np.ndarray],
-    *,
-    weights: str | Path = "deepfuse",
-    tile: int = 512,
-    overlap: int = 32,
-    device: str = "cpu",
-    threads: int | None = None,
-    paths: Sequence[Path] | None = None,
-) -> np.ndarray:
-    """DeepFuse with the shipped weights: see :func:`expokit.fusion.deepfuse.fuse_deepfuse`.
-
-    Imported on first call, so ``expokit.fusion`` itself does not need PyTorch. The options
-    are those of the real function (the method table reads them from this signature).
-    """
-    from ..nn.runtime import require_torch
-
-    require_torch("DeepFuse")
-    from .deepfuse import fuse_deepfuse as run
-
-    return run(images, weights=weights, tile=tile, overlap=overlap, device=device,
-               threads=threads, paths=paths)
 
 
 #: Names accepted by :func:`fuse` (the CLI's ``--method`` and ``expokit eval --fuse``).

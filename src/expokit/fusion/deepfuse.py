@@ -16,21 +16,29 @@ Steps (Prabhakar, Srikar & Babu, ICCV 2017, section 3):
 4. back to RGB, clipped to [0, 1]. Grey (1-channel) brackets skip the chroma steps.
 
 Steps 3 and 4 run in strips of rows, so the only full-size float array is the output.
+
+PyTorch is imported inside the functions that run the network, so :mod:`expokit.fusion` (whose
+:data:`~expokit.fusion.FUSERS` table holds :func:`fuse_deepfuse`) imports without it; a missing
+torch raises :class:`~expokit.errors.MissingResourceError` when the method is used.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from .._checks import check_stack, resolve_threads, row_strips, to_float32
 from ..color import REC601_LUMA, rgb_to_ycbcr, ycbcr_to_rgb
 from ..errors import InputError
-from ..models.deepfuse import DeepFuse
-from ..nn.runtime import resolve_device, torch_threads
+from ..nn.runtime import require_torch, resolve_device, torch_threads
+
+if TYPE_CHECKING:
+    import torch
+
+    from ..models.deepfuse import DeepFuse
 
 #: Chroma neutral value in [0, 1] units (128 of 255 in the paper).
 TAU = 0.5
@@ -69,6 +77,8 @@ def fuse_chroma(channels: Sequence[np.ndarray], *, tau: float = TAU) -> np.ndarr
 
 
 def _load_model(weights: str | Path | DeepFuse, device: str | torch.device) -> DeepFuse:
+    from ..models.deepfuse import DeepFuse
+
     if isinstance(weights, DeepFuse):
         return weights.to(device).eval()
     if isinstance(weights, Path) or (isinstance(weights, str) and (
@@ -133,6 +143,8 @@ def _fuse_tiles(
     out: np.ndarray | None = None,
 ) -> np.ndarray:
     """The tile loop of :func:`fuse_y`; ``get(k, r0, r1, c0, c1)`` gives exposure k's Y window."""
+    import torch
+
     h, w = shape
     pad = int(overlap)
     if out is None:
@@ -235,6 +247,7 @@ def fuse_deepfuse(
     >>> fuse_deepfuse(shots, weights=DeepFuse()).shape
     (20, 30, 3)
     """
+    require_torch("DeepFuse")
     frames = check_stack(images, paths=paths)
     if isinstance(tile, bool) or not isinstance(tile, (int, np.integer)) or tile < 16:
         raise InputError(f"tile must be an integer >= 16 pixels, got {tile!r}")

@@ -453,27 +453,18 @@ def merge_robertson(
     exposures are weighted by ``t_j^2`` as well, so longer (less noisy) exposures count more.
 
     Args:
-        images: a registered bracket ``(H, W, C)``: uint8 / uint16 display-referred code
-            values, or float in [0, 1] (values outside are clipped for the weights).
+        images: a registered bracket ``(H, W, C)``, as for :func:`merge_debevec`.
         exposure_times: seconds, one per image, > 0 and distinct.
-        response: the inverse camera response, ``(L, C)`` relative exposure per code level
-            ``k / (L - 1)`` (from :func:`calibrate_debevec` / :func:`calibrate_robertson`;
-            ``(L,)``, ``(L, 1)`` and OpenCV's ``(L, 1, C)`` are accepted and any ``L``, the
-            response being interpolated linearly between levels), or ``"srgb"`` (the inverse
-            sRGB curve), or ``"linear"`` / None: a linear sensor, ``response(v) = v`` (what
-            OpenCV assumes without a response; right for float linear data, wrong for camera
-            JPEGs, which should be calibrated first).
+        response: the inverse camera response (an array, ``"srgb"``, ``"linear"`` or None), as
+            for :func:`merge_debevec`.
         weighting: a name in :data:`~expokit.hdr.WEIGHTINGS` or a callable mapping code values
-            in [0, 1] to weights.
+            in [0, 1] to weights. Default ``"gaussian"``.
         saturation: ``"any_channel"`` (default) or ``"per_channel"``, as for
             :func:`merge_debevec`.
-        mask: pixels to ignore (True = ignore): one bool ``(H, W)`` array for all images or one
-            per image (e.g. ``[invalid_mask(im) for im in images]``); they get weight 0 there.
-        deghost: None, or ``"reference"``: weight each exposure by its consistency with the
-            reference exposure (see :mod:`expokit.hdr.deghost`).
-        reference: index (into ``images``) of the reference exposure for deghosting; default
-            the middle exposure (median time; the shorter of the two middle ones for an even
-            count). Only valid together with ``deghost``.
+        mask: pixels to ignore (True = ignore), one array for all images or one per image, as
+            for :func:`merge_debevec`.
+        deghost: None, or ``"reference"``, as for :func:`merge_debevec`.
+        reference: the reference exposure's index for deghosting, as for :func:`merge_debevec`.
         threads: worker threads (default $EXPOKIT_THREADS or the CPU count, at most 8).
 
     Returns:

@@ -81,13 +81,27 @@ def _check_levels(levels: int, channels: int) -> None:
 
 
 def _prepare(
-    images: Sequence[np.ndarray], exposure_times: Sequence[float], mask: object
+    images: Sequence[np.ndarray],
+    exposure_times: Sequence[float],
+    mask: object,
+    *,
+    count: tuple[str, object, int],
+    tolerance: tuple[str, float],
 ) -> tuple[list[np.ndarray], np.ndarray, list[np.ndarray | None]]:
+    """The checks both calibrations start with: bracket, times and masks, then their two
+    settings, ``count = (name, value, minimum)`` (``samples``, ``max_iter``) and
+    ``tolerance = (name, value)``, a finite number >= 0 (``smoothness``, ``threshold``)."""
     imgs = check_stack(images)
     check_unit_range(imgs, what="calibration takes uint8 / uint16 code values or floats in "
                      "[0, 1] (divide 8-bit values by 255)")
     times = check_exposure_times(exposure_times, len(imgs))
     masks = check_masks(mask, len(imgs), imgs[0].shape[:2])
+    name, value, minimum = count
+    if int(value) < minimum:  # type: ignore[call-overload]
+        raise InputError(f"{name} must be >= {minimum}, got {value}")
+    name, number = tolerance
+    if not np.isfinite(number) or number < 0:
+        raise InputError(f"{name} must be a finite number >= 0, got {number}")
     return imgs, times, masks
 
 
@@ -278,11 +292,8 @@ def calibrate_debevec(
     >>> calibrate_debevec(imgs, [0.05, 0.5, 5.0], samples=200).shape
     (256, 3)
     """
-    imgs, times, masks = _prepare(images, exposure_times, mask)
-    if int(samples) < 2:
-        raise InputError(f"samples must be >= 2, got {samples}")
-    if not np.isfinite(smoothness) or smoothness < 0:
-        raise InputError(f"smoothness must be a finite number >= 0, got {smoothness}")
+    imgs, times, masks = _prepare(images, exposure_times, mask, count=("samples", samples, 2),
+                                  tolerance=("smoothness", smoothness))
     if imgs[0].dtype.kind == "f":
         return _float_response(imgs, "calibrate_debevec")
     if channels not in ("shared", "separate"):
@@ -445,11 +456,8 @@ def calibrate_robertson(
     >>> calibrate_robertson(imgs, [0.05, 0.5, 5.0]).shape
     (256, 3)
     """
-    imgs, times, masks = _prepare(images, exposure_times, mask)
-    if int(max_iter) < 1:
-        raise InputError(f"max_iter must be >= 1, got {max_iter}")
-    if not np.isfinite(threshold) or threshold < 0:
-        raise InputError(f"threshold must be a finite number >= 0, got {threshold}")
+    imgs, times, masks = _prepare(images, exposure_times, mask, count=("max_iter", max_iter, 1),
+                                  tolerance=("threshold", threshold))
     if imgs[0].dtype.kind == "f":
         return _float_response(imgs, "calibrate_robertson")
     levels = CALIBRATION_LEVELS[imgs[0].dtype]

@@ -54,6 +54,12 @@ def check_int(name: str, value: object, lo: int, hi: int, hint: str) -> int:
     return int(v)
 
 
+def check_saturation(saturation: object) -> float:
+    """The colour exponent every operator takes, ``(C / Lw) ** saturation``, in [0, 10]."""
+    return check_range("saturation", saturation, 0.0, 10.0, "colour exponent, 1 keeps the "
+                       "colours")
+
+
 def check_encoding(encoding: object) -> Encoding:
     if encoding not in ("srgb", "linear"):
         raise InputError(

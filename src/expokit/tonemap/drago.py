@@ -14,6 +14,7 @@ from ._common import (
     check_encoding,
     check_radiance,
     check_range,
+    check_saturation,
     encode,
     log_average,
 )
@@ -77,8 +78,7 @@ def tonemap_drago(
     bias = check_range("bias", bias, 0.0, 1.0, "Perlin bias, 0.7-0.9 recommended", lo_open=True)
     ld_max = check_range("ld_max", ld_max, 0.0, 10000.0, "display maximum in cd/m^2, e.g. 100",
                          lo_open=True)
-    saturation = check_range("saturation", saturation, 0.0, 10.0, "colour exponent, 1 keeps "
-                             "the colours")
+    saturation = check_saturation(saturation)
     encoding = check_encoding(encoding)
     lum = luminance(img)
     avg = log_average(lum)

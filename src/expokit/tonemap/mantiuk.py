@@ -63,6 +63,7 @@ from ._common import (
     check_int,
     check_radiance,
     check_range,
+    check_saturation,
     encode,
     log_floor,
 )
@@ -288,8 +289,7 @@ def tonemap_mantiuk(
     """
     img = check_radiance(radiance)
     scale = check_range("scale", scale, 0.0, 2.0, "response scaling, e.g. 0.7", lo_open=True)
-    saturation = check_range("saturation", saturation, 0.0, 10.0, "colour exponent, 1 keeps "
-                             "the colours")
+    saturation = check_saturation(saturation)
     display_range = check_range("display_range", display_range, 0.5, 5.0, "display contrast "
                                 "in log10 units, e.g. 2")
     refine = check_int("refine", refine, 0, 10, "solver refinement steps, e.g. 2")

@@ -22,6 +22,7 @@ from ._common import (
     check_positive,
     check_radiance,
     check_range,
+    check_saturation,
     encode,
     log_average,
 )
@@ -30,6 +31,15 @@ from ._common import (
 #: 1 / (2 sqrt 2) and alpha_2 = 1.6 alpha_1; scales grow by 1.6 from s = 1 pixel.
 ALPHA_CENTER = 1.0 / (2.0 * math.sqrt(2.0))
 SCALE_RATIO = 1.6
+
+
+def _checked(radiance: object, key: object, saturation: object, encoding: object
+             ) -> tuple[np.ndarray, float, float, Encoding]:
+    """The radiance and the options both operators take, checked: ``(img, key, saturation,
+    encoding)``."""
+    img = check_radiance(radiance)
+    key = check_positive("key", key, "log-average luminance maps to it, e.g. 0.18")
+    return img, key, check_saturation(saturation), check_encoding(encoding)
 
 
 def _key_scaled(img: np.ndarray, key: float) -> tuple[np.ndarray, np.ndarray] | None:
@@ -89,14 +99,10 @@ def tonemap_reinhard(
     >>> round(float(out[0, 0, 0]), 5)  # key / (1 + key) = 0.18 / 1.18
     0.15254
     """
-    img = check_radiance(radiance)
-    key = check_positive("key", key, "log-average luminance maps to it, e.g. 0.18")
+    img, key, saturation, encoding = _checked(radiance, key, saturation, encoding)
     if white is not None:
         white = check_positive("white", white, "key-scaled luminance that maps to 1; None "
                                "for the image maximum", allow_inf=True)
-    saturation = check_range("saturation", saturation, 0.0, 10.0, "colour exponent, 1 keeps "
-                             "the colours")
-    encoding = check_encoding(encoding)
     scaled = _key_scaled(img, key)
     if scaled is None:
         return np.zeros(img.shape, np.float32)
@@ -174,15 +180,11 @@ def tonemap_reinhard_local(
     >>> round(float(out[4, 4, 0]), 5)  # uniform image: key / (1 + key)
     0.15254
     """
-    img = check_radiance(radiance)
-    key = check_positive("key", key, "log-average luminance maps to it, e.g. 0.18")
+    img, key, saturation, encoding = _checked(radiance, key, saturation, encoding)
     phi = check_range("phi", phi, 0.0, 64.0, "sharpening of eq. 7, e.g. 8", lo_open=True)
     epsilon = check_range("epsilon", epsilon, 0.0, 1.0, "scale-selection threshold, e.g. "
                           "0.05", lo_open=True)
     num_scales = check_int("num_scales", num_scales, 1, 12, "number of 1.6x scales, e.g. 8")
-    saturation = check_range("saturation", saturation, 0.0, 10.0, "colour exponent, 1 keeps "
-                             "the colours")
-    encoding = check_encoding(encoding)
     scaled = _key_scaled(img, key)
     if scaled is None:
         return np.zeros(img.shape, np.float32)

@@ -44,6 +44,7 @@ from torch import Tensor, nn
 
 from ..errors import InputError
 from ..io import atomic_path
+from ..nn.runtime import load_state_strict, resolve_device, torch_threads
 from .config import config_to_dict, dump_config
 
 __all__ = ["LoopConfig", "TrainResult", "load_checkpoint", "lr_factor", "train"]
@@ -167,22 +168,6 @@ def lr_factor(step: int, config: LoopConfig) -> float:
         return 1.0
     t = min(1.0, (step - warm) / max(1, config.steps - warm))
     return 0.5 * (1.0 + math.cos(math.pi * t))
-
-
-def _resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise InputError(
-            f"LoopConfig.device {name!r} is not a device; use 'auto', 'cpu' or 'cuda'"
-        ) from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise InputError(
-            f"LoopConfig.device is {name!r} but CUDA is not available; use 'auto' or 'cpu'"
-        )
-    return device
 
 
 def _to_device(batch: Any, device: torch.device) -> Any:
@@ -442,19 +427,13 @@ def train(
     out.mkdir(parents=True, exist_ok=True)
     ckpt_path = out / CHECKPOINT_NAME
     log = _CsvLog(out / LOG_NAME)
-    device = _resolve_device(config.device)
+    device = resolve_device(config.device, what="LoopConfig.device")
 
-    old_threads = torch.get_num_threads()
-    if config.threads is not None and device.type == "cpu":
-        torch.set_num_threads(config.threads)
-    try:
+    with torch_threads(config.threads if device.type == "cpu" else None):
         return _train(
             model, loss_fn, batch_fn, config, out, ckpt_path, log, device,
             validate_fn, run_config, resume, progress, started,
         )  # fmt: skip
-    finally:
-        if config.threads is not None and device.type == "cpu":
-            torch.set_num_threads(old_threads)
 
 
 def _train(
@@ -489,13 +468,8 @@ def _train(
     if resume and ckpt_path.is_file():
         ckpt = load_checkpoint(ckpt_path)
         _check_same_run(ckpt, run_config, config, ckpt_path)
-        try:
-            model.load_state_dict(ckpt["model"], strict=True)
-        except RuntimeError as exc:
-            raise InputError(
-                f"checkpoint {ckpt_path} does not fit this model ({str(exc).splitlines()[0]}); "
-                "use a new out_dir or pass resume=False"
-            ) from None
+        load_state_strict(model, ckpt["model"], source=f"checkpoint {ckpt_path}",
+                          hint="use a new out_dir or pass resume=False")
         optimizer.load_state_dict(ckpt["optimizer"])
         scheduler.load_state_dict(ckpt["scheduler"])
         _set_rng_state(ckpt["rng"], device)

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError, MissingResourceError
 from ..io import atomic_path
+from ..nn.runtime import torch_threads
 from .config import config_to_dict, load_config
 
 if TYPE_CHECKING:
@@ -231,13 +232,8 @@ def run_recipe(
 
     recipe = get_recipe(name)
     cfg = load_run_config(name, config, overrides)
-    threads = torch.get_num_threads()
-    if cfg.loop.threads is not None:
-        torch.set_num_threads(cfg.loop.threads)
-    try:
+    with torch_threads(cfg.loop.threads):
         data = recipe.prepare_data(cfg)
-    finally:
-        torch.set_num_threads(threads)
     torch.manual_seed(cfg.loop.seed)
     model = recipe.build_model(cfg)
     out = Path(out_dir)
