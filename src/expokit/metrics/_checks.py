@@ -438,6 +438,31 @@ def mefb_planes(
     return a, b, f
 
 
+def mefb_pair_score(
+    fused: object,
+    sources: object,
+    *,
+    data_range: float | None,
+    channels: Channels,
+    metric: str,
+    per_plane: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray | list[float]],
+) -> float:
+    """A two-source MEFB metric (the contract in :mod:`expokit.metrics.mefb`): the planes
+    ``(A, B, F)`` of :func:`mefb_planes`, ``per_plane(A, B, F)`` giving one value per plane,
+    and their mean."""
+    pa, pb, pf = mefb_planes(
+        fused, sources, data_range=data_range, channels=channels, metric=metric
+    )
+    return float(np.mean(per_plane(pa, pb, pf)))
+
+
+def planewise(
+    fn: Callable[[np.ndarray, np.ndarray, np.ndarray], float],
+) -> Callable[[np.ndarray, np.ndarray, np.ndarray], list[float]]:
+    """``fn(a, b, f)`` of 2-D planes applied to every plane of ``(P, H, W)`` stacks."""
+    return lambda pa, pb, pf: [fn(a, b, f) for a, b, f in zip(pa, pb, pf, strict=True)]
+
+
 def channel_mean(
     fused: np.ndarray, sources: list[np.ndarray], fn: Callable[..., float]
 ) -> float:

@@ -34,7 +34,7 @@ import scipy.fft as sfft
 from scipy import ndimage
 
 from ..errors import InputError
-from ._checks import Channels, code_values_u8, fused_only, mefb_inputs, mefb_planes
+from ._checks import Channels, code_values_u8, fused_only, mefb_inputs, mefb_pair_score
 from ._matlab import SOBEL, filter2_sep, gaussian_1d, to_gray
 from ._table import MetricInfo, fusion_info
 
@@ -271,20 +271,10 @@ def qabf(
     :math:`\Gamma_g / (1 + e^{-7.5}) = 0.99885`: a fused image equal to a source scores up to
     5.5e-4 (relative) higher than in the textbook definition; nothing else differs.
 
-    Args:
-        fused: fused image, 8-bit code values (``uint8`` ``(H, W, 3)`` or ``(H, W)``).
-        sources: the two source exposures, same size as ``fused``.
-        data_range: span of the values of non-uint8 input (required for float images, which
-            are quantised to 8 bits); ignored for uint8.
-        channels: ``"mefb"``: mean of the per-channel values (MEFB); ``"grey"``: once on
-            ``rgb2gray`` luminance (textbook).
+    Args, Raises: the MEFB two-source contract, see :mod:`expokit.metrics.mefb`.
 
     Returns:
         :math:`Q^{AB/F}` in [0, 1], higher is better; NaN if every image is flat (no edges).
-
-    Raises:
-        InputError: for other than two sources, mismatched sizes, or float input without
-            ``data_range``.
 
     References:
         C. S. Xydeas and V. Petrovic, "Objective image fusion performance measure",
@@ -299,17 +289,21 @@ def qabf(
         >>> round(0.9994 * 0.9879 / (1 + math.exp(-22 * 0.2)), 6)  # Gamma_g Q_alpha(A = 1)
         0.975333
     """
-    pa, pb, pf = mefb_planes(
-        fused, sources, data_range=data_range, channels=channels, metric="qabf"
+    return mefb_pair_score(
+        fused, sources, data_range=data_range, channels=channels, metric="qabf",
+        per_plane=_qabf_planes,
     )
+
+
+def _qabf_planes(pa: np.ndarray, pb: np.ndarray, pf: np.ndarray) -> np.ndarray:
+    """:func:`qabf` of each plane of ``(P, H, W)`` stacks."""
     ga, aa = _qabf_edges(pa)
     gb, ab = _qabf_edges(pb)
     gf, af = _qabf_edges(pf)
     qaf = _qabf_preservation(ga, aa, gf, af)
     qbf = _qabf_preservation(gb, ab, gf, af)
     with np.errstate(divide="ignore", invalid="ignore"):
-        per = (qaf * ga + qbf * gb).sum(axis=(1, 2)) / (ga + gb).sum(axis=(1, 2))
-    return float(per.mean())
+        return (qaf * ga + qbf * gb).sum(axis=(1, 2)) / (ga + gb).sum(axis=(1, 2))
 
 
 INFO["qabf"] = fusion_info(
@@ -607,19 +601,11 @@ def qp(
     :math:`X_A, X_B, X_{max}` with :math:`X_F` are maximised per pixel, summed and divided by
     the size of the :math:`P_{max}` mask. :math:`Q_P = Q_P^{P} Q_P^{M} Q_P^{m}`.
 
-    Args:
-        fused: fused image, 8-bit code values (``uint8`` ``(H, W, 3)`` or ``(H, W)``).
-        sources: the two source exposures, same size as ``fused``.
-        data_range: span of the values of non-uint8 input (see :func:`qabf`).
-        channels: ``"mefb"`` (per-channel mean) or ``"grey"`` (``rgb2gray``), see :func:`qabf`.
+    Args, Raises: the MEFB two-source contract, see :mod:`expokit.metrics.mefb`.
 
     Returns:
         :math:`Q_P`, nominally in [0, 1], higher is better; NaN when no pixel of either source
         has phase congruency above 0.1.
-
-    Raises:
-        InputError: for other than two sources, mismatched sizes, or float input without
-            ``data_range``.
 
     References:
         J. Zhao, R. Laganiere, Z. Liu, "Performance assessment of combinative pixel-level
@@ -631,7 +617,14 @@ def qp(
         >>> round(qp(a, [a, a]), 4)  # < 1: the masks zero the sources' features, not F's
         0.9908
     """
-    pa, pb, pf = mefb_planes(fused, sources, data_range=data_range, channels=channels, metric="qp")
+    return mefb_pair_score(
+        fused, sources, data_range=data_range, channels=channels, metric="qp",
+        per_plane=_qp_planes,
+    )
+
+
+def _qp_planes(pa: np.ndarray, pb: np.ndarray, pf: np.ndarray) -> np.ndarray:
+    """:func:`qp` of each plane of ``(P, H, W)`` stacks."""
     n = pa.shape[0]
     # MEFB's QP calls Liu's myphasecong3 with its defaults, those of phase_congruency
     pc, big, small = _phasecong_planes(
@@ -648,7 +641,7 @@ def qp(
     r_pc = _qp_correlation(pc1, pc2, pc_max, pcf, mask1, mask2, mask3)
     r_big = _qp_correlation(m_1, m_2, np.where(first, m_1, m_2), m_f, mask1, mask2, mask3)
     r_small = _qp_correlation(s_1, s_2, np.where(first, s_1, s_2), s_f, mask1, mask2, mask3)
-    return float((r_pc * r_big * r_small).mean())
+    return r_pc * r_big * r_small
 
 
 INFO["qp"] = fusion_info(
