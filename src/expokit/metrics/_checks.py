@@ -473,6 +473,20 @@ def channel_mean(
     return float(np.mean(vals))
 
 
+def mefb_channel_score(
+    fused: object,
+    sources: object,
+    *,
+    data_range: float | None,
+    metric: str,
+    per_channel: Callable[[np.ndarray, list[np.ndarray]], float],
+) -> float:
+    """A fused-and-sources MEFB metric: :func:`mefb_inputs`, then the mean over channels of
+    ``per_channel(fused_k, [source_k, ...])`` (:func:`channel_mean`)."""
+    f, srcs = mefb_inputs(fused, sources, data_range=data_range, metric=metric)
+    return channel_mean(f, srcs, per_channel)
+
+
 def fused_only(
     fused: object, sources: object, *, data_range: float | None, metric: str
 ) -> np.ndarray:
