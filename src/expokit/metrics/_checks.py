@@ -158,12 +158,11 @@ def _pair(
     reference: object,
     *,
     data_range: float | None,
-    name: str,
-    ref_name: str,
     ranged: bool,
 ) -> tuple[np.ndarray, np.ndarray, float | None]:
-    """Both images checked and as float64, and the range (None when not needed and not
-    given: ``ranged=False`` with float images and no ``data_range``)."""
+    """Both images (``fused`` and ``reference``) checked and as float64, and the range (None
+    when not needed and not given: ``ranged=False`` with float images and no ``data_range``)."""
+    name, ref_name = "fused", "reference"
     f = check_image(fused, name=name)
     r = check_image(reference, name=ref_name)
     check_same_geometry(f, r, name=name, ref_name=ref_name)
@@ -177,12 +176,7 @@ def _pair(
 
 
 def check_pair(
-    fused: object,
-    reference: object,
-    *,
-    data_range: float | None,
-    name: str = "fused",
-    ref_name: str = "reference",
+    fused: object, reference: object, *, data_range: float | None
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """Check a (fused, reference) pair and return both as float64 plus the resolved range.
 
@@ -192,27 +186,18 @@ def check_pair(
     Raises:
         InputError: naming the argument at fault (see the module docstring for the rules).
     """
-    f, r, dr = _pair(
-        fused, reference, data_range=data_range, name=name, ref_name=ref_name, ranged=True
-    )
+    f, r, dr = _pair(fused, reference, data_range=data_range, ranged=True)
     return f, r, cast(float, dr)  # ranged=True always resolves it
 
 
 def check_pair_unranged(
-    fused: object,
-    reference: object,
-    *,
-    data_range: float | None,
-    name: str = "fused",
-    ref_name: str = "reference",
+    fused: object, reference: object, *, data_range: float | None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Like :func:`check_pair` for metrics that need no range (MSE, CC).
 
     The values are range-checked only when ``data_range`` is given or the images are integer.
     """
-    f, r, _ = _pair(
-        fused, reference, data_range=data_range, name=name, ref_name=ref_name, ranged=False
-    )
+    f, r, _ = _pair(fused, reference, data_range=data_range, ranged=False)
     return f, r
 
 
