@@ -158,12 +158,11 @@ def _pair(
     reference: object,
     *,
     data_range: float | None,
-    name: str,
-    ref_name: str,
     ranged: bool,
 ) -> tuple[np.ndarray, np.ndarray, float | None]:
-    """Both images checked and as float64, and the range (None when not needed and not
-    given: ``ranged=False`` with float images and no ``data_range``)."""
+    """Both images (``fused`` and ``reference``) checked and as float64, and the range (None
+    when not needed and not given: ``ranged=False`` with float images and no ``data_range``)."""
+    name, ref_name = "fused", "reference"
     f = check_image(fused, name=name)
     r = check_image(reference, name=ref_name)
     check_same_geometry(f, r, name=name, ref_name=ref_name)
@@ -177,12 +176,7 @@ def _pair(
 
 
 def check_pair(
-    fused: object,
-    reference: object,
-    *,
-    data_range: float | None,
-    name: str = "fused",
-    ref_name: str = "reference",
+    fused: object, reference: object, *, data_range: float | None
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """Check a (fused, reference) pair and return both as float64 plus the resolved range.
 
@@ -192,27 +186,18 @@ def check_pair(
     Raises:
         InputError: naming the argument at fault (see the module docstring for the rules).
     """
-    f, r, dr = _pair(
-        fused, reference, data_range=data_range, name=name, ref_name=ref_name, ranged=True
-    )
+    f, r, dr = _pair(fused, reference, data_range=data_range, ranged=True)
     return f, r, cast(float, dr)  # ranged=True always resolves it
 
 
 def check_pair_unranged(
-    fused: object,
-    reference: object,
-    *,
-    data_range: float | None,
-    name: str = "fused",
-    ref_name: str = "reference",
+    fused: object, reference: object, *, data_range: float | None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Like :func:`check_pair` for metrics that need no range (MSE, CC).
 
     The values are range-checked only when ``data_range`` is given or the images are integer.
     """
-    f, r, _ = _pair(
-        fused, reference, data_range=data_range, name=name, ref_name=ref_name, ranged=False
-    )
+    f, r, _ = _pair(fused, reference, data_range=data_range, ranged=False)
     return f, r
 
 
@@ -438,6 +423,31 @@ def mefb_planes(
     return a, b, f
 
 
+def mefb_pair_score(
+    fused: object,
+    sources: object,
+    *,
+    data_range: float | None,
+    channels: Channels,
+    metric: str,
+    per_plane: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray | list[float]],
+) -> float:
+    """A two-source MEFB metric (the contract in :mod:`expokit.metrics.mefb`): the planes
+    ``(A, B, F)`` of :func:`mefb_planes`, ``per_plane(A, B, F)`` giving one value per plane,
+    and their mean."""
+    pa, pb, pf = mefb_planes(
+        fused, sources, data_range=data_range, channels=channels, metric=metric
+    )
+    return float(np.mean(per_plane(pa, pb, pf)))
+
+
+def planewise(
+    fn: Callable[[np.ndarray, np.ndarray, np.ndarray], float],
+) -> Callable[[np.ndarray, np.ndarray, np.ndarray], list[float]]:
+    """``fn(a, b, f)`` of 2-D planes applied to every plane of ``(P, H, W)`` stacks."""
+    return lambda pa, pb, pf: [fn(a, b, f) for a, b, f in zip(pa, pb, pf, strict=True)]
+
+
 def channel_mean(
     fused: np.ndarray, sources: list[np.ndarray], fn: Callable[..., float]
 ) -> float:
@@ -446,6 +456,20 @@ def channel_mean(
         fn(fused[:, :, k], [s[:, :, k] for s in sources]) for k in range(fused.shape[2])
     ]
     return float(np.mean(vals))
+
+
+def mefb_channel_score(
+    fused: object,
+    sources: object,
+    *,
+    data_range: float | None,
+    metric: str,
+    per_channel: Callable[[np.ndarray, list[np.ndarray]], float],
+) -> float:
+    """A fused-and-sources MEFB metric: :func:`mefb_inputs`, then the mean over channels of
+    ``per_channel(fused_k, [source_k, ...])`` (:func:`channel_mean`)."""
+    f, srcs = mefb_inputs(fused, sources, data_range=data_range, metric=metric)
+    return channel_mean(f, srcs, per_channel)
 
 
 def fused_only(

@@ -21,12 +21,17 @@ at the fused image only (the sources, optional, only pick MEFB's colour rule); Q
 defined for exactly two sources (their :class:`MetricInfo` says ``n_sources=2``) and take
 ``channels="grey"`` for the textbook greyscale form. MATLAB ``conv2``/``filter2`` borders are
 kept as each MEFB file has them (``'same'``: zeros, ``imfilter 'replicate'``: nearest).
+
+**The fused-only contract** (AG, EI, SD, SF): ``fused`` is the fused image, uint8 ``(H, W)``
+or ``(H, W, 3)`` (other dtypes as in MEFB's protocol); ``sources``, optional, is used only for
+MEFB's colour rule; ``data_range`` is the span of float inputs (required for them). Each is
+computed per channel and averaged over the channels.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -34,7 +39,7 @@ import scipy.fft as sfft
 from scipy import ndimage
 
 from ..errors import InputError
-from ._checks import Channels, code_values_u8, fused_only, mefb_inputs, mefb_planes
+from ._checks import Channels, code_values_u8, fused_only, mefb_inputs, mefb_pair_score
 from ._matlab import SOBEL, filter2_sep, gaussian_1d, to_gray
 from ._table import MetricInfo, fusion_info
 
@@ -53,6 +58,11 @@ INFO: dict[str, MetricInfo] = {}
 # --------------------------------------------------------------------------------------------
 
 
+def _band_mean(f: np.ndarray, per_band: Callable[[np.ndarray], float]) -> float:
+    """Mean over the channels of ``f`` ``(H, W, C)`` of ``per_band(f[:, :, k])``."""
+    return float(np.mean([per_band(f[:, :, k]) for k in range(f.shape[2])]))
+
+
 def ag(fused: object, sources: object = None, *, data_range: float | None = None) -> float:
     """Average gradient (MEFB's AG).
 
@@ -61,10 +71,7 @@ def ag(fused: object, sources: object = None, *, data_range: float | None = None
     averaged over R, G, B. Higher means sharper. MEFB's rule for grey sources and a colour
     fused image is ``rgb2gray`` (unrounded) here, not the red channel.
 
-    Args:
-        fused: fused image, uint8 ``(H, W)`` or ``(H, W, 3)``.
-        sources: optional; used only for MEFB's colour rule.
-        data_range: span of float inputs (required for them).
+    Args: the fused-only contract, see :mod:`expokit.metrics.features`.
 
     Returns:
         Average gradient in code values per pixel, >= 0.
@@ -83,11 +90,12 @@ def ag(fused: object, sources: object = None, *, data_range: float | None = None
     if f.shape[2] == 3 and srcs and srcs[0].shape[2] == 1:
         f = to_gray(f.astype(np.float64))
     r, c = f.shape[:2]
-    vals = []
-    for k in range(f.shape[2]):
-        gy, gx = np.gradient(f[:, :, k].astype(np.float64))
-        vals.append(np.sqrt((gx**2 + gy**2) / 2.0).sum() / ((r - 1) * (c - 1)))
-    return float(np.mean(vals))
+
+    def one(band: np.ndarray) -> float:
+        gy, gx = np.gradient(band.astype(np.float64))
+        return np.sqrt((gx**2 + gy**2) / 2.0).sum() / ((r - 1) * (c - 1))
+
+    return _band_mean(f, one)
 
 
 INFO["ag"] = fusion_info(
@@ -104,10 +112,7 @@ def ei(fused: object, sources: object = None, *, data_range: float | None = None
     ``imfilter(..., 'replicate')``, border pixels replicated), over all pixels and channels.
     Higher means stronger edges.
 
-    Args:
-        fused: fused image, uint8 ``(H, W)`` or ``(H, W, 3)``.
-        sources: optional; used only for MEFB's colour rule.
-        data_range: span of float inputs (required for them).
+    Args: the fused-only contract, see :mod:`expokit.metrics.features`.
 
     Returns:
         Edge intensity in code values, >= 0.
@@ -122,13 +127,14 @@ def ei(fused: object, sources: object = None, *, data_range: float | None = None
     2.0
     """
     f = fused_only(fused, sources, data_range=data_range, metric="ei").astype(np.float64)
-    vals = []
-    for k in range(f.shape[2]):
-        band = f[:, :, k]
-        gx = ndimage.correlate(band, SOBEL, mode="nearest")
-        gy = ndimage.correlate(band, SOBEL.T, mode="nearest")
-        vals.append(np.sqrt(gx * gx + gy * gy).mean())
-    return float(np.mean(vals))
+    return _band_mean(f, _ei_band)
+
+
+def _ei_band(band: np.ndarray) -> float:
+    """:func:`ei` of one channel."""
+    gx = ndimage.correlate(band, SOBEL, mode="nearest")
+    gy = ndimage.correlate(band, SOBEL.T, mode="nearest")
+    return np.sqrt(gx * gx + gy * gy).mean()
 
 
 INFO["ei"] = fusion_info(
@@ -144,10 +150,7 @@ def sd(fused: object, sources: object = None, *, data_range: float | None = None
     Per channel (``sqrt(mean((f - mean f)^2))``), averaged over R, G, B. Higher means more
     contrast.
 
-    Args:
-        fused: fused image, uint8 ``(H, W)`` or ``(H, W, 3)``.
-        sources: optional; used only for MEFB's colour rule.
-        data_range: span of float inputs (required for them).
+    Args: the fused-only contract, see :mod:`expokit.metrics.features`.
 
     Returns:
         Standard deviation in code values, in [0, 127.5].
@@ -160,8 +163,7 @@ def sd(fused: object, sources: object = None, *, data_range: float | None = None
     127.5
     """
     f = fused_only(fused, sources, data_range=data_range, metric="sd").astype(np.float64)
-    vals = [np.sqrt(((f[:, :, k] - f[:, :, k].mean()) ** 2).mean()) for k in range(f.shape[2])]
-    return float(np.mean(vals))
+    return _band_mean(f, lambda band: np.sqrt(((band - band.mean()) ** 2).mean()))
 
 
 INFO["sd"] = fusion_info(
@@ -178,10 +180,7 @@ def sf(fused: object, sources: object = None, *, data_range: float | None = None
     vertical neighbour differences divided by ``H W`` (all pixels, not the number of
     differences), per channel, averaged over R, G, B. Higher means more detail.
 
-    Args:
-        fused: fused image, uint8 ``(H, W)`` or ``(H, W, 3)``.
-        sources: optional; used only for MEFB's colour rule.
-        data_range: span of float inputs (required for them).
+    Args: the fused-only contract, see :mod:`expokit.metrics.features`.
 
     Returns:
         Spatial frequency in code values, >= 0.
@@ -196,13 +195,14 @@ def sf(fused: object, sources: object = None, *, data_range: float | None = None
     1.414214
     """
     f = fused_only(fused, sources, data_range=data_range, metric="sf").astype(np.float64)
-    vals = []
-    for k in range(f.shape[2]):
-        band = f[:, :, k]
-        rf = (np.diff(band, axis=1) ** 2).sum() / band.size
-        cf = (np.diff(band, axis=0) ** 2).sum() / band.size
-        vals.append(np.sqrt(rf + cf))
-    return float(np.mean(vals))
+    return _band_mean(f, _sf_band)
+
+
+def _sf_band(band: np.ndarray) -> float:
+    """:func:`sf` of one channel."""
+    rf = (np.diff(band, axis=1) ** 2).sum() / band.size
+    cf = (np.diff(band, axis=0) ** 2).sum() / band.size
+    return np.sqrt(rf + cf)
 
 
 INFO["sf"] = fusion_info(
@@ -271,20 +271,10 @@ def qabf(
     :math:`\Gamma_g / (1 + e^{-7.5}) = 0.99885`: a fused image equal to a source scores up to
     5.5e-4 (relative) higher than in the textbook definition; nothing else differs.
 
-    Args:
-        fused: fused image, 8-bit code values (``uint8`` ``(H, W, 3)`` or ``(H, W)``).
-        sources: the two source exposures, same size as ``fused``.
-        data_range: span of the values of non-uint8 input (required for float images, which
-            are quantised to 8 bits); ignored for uint8.
-        channels: ``"mefb"``: mean of the per-channel values (MEFB); ``"grey"``: once on
-            ``rgb2gray`` luminance (textbook).
+    Args, Raises: the MEFB two-source contract, see :mod:`expokit.metrics.mefb`.
 
     Returns:
         :math:`Q^{AB/F}` in [0, 1], higher is better; NaN if every image is flat (no edges).
-
-    Raises:
-        InputError: for other than two sources, mismatched sizes, or float input without
-            ``data_range``.
 
     References:
         C. S. Xydeas and V. Petrovic, "Objective image fusion performance measure",
@@ -299,17 +289,21 @@ def qabf(
         >>> round(0.9994 * 0.9879 / (1 + math.exp(-22 * 0.2)), 6)  # Gamma_g Q_alpha(A = 1)
         0.975333
     """
-    pa, pb, pf = mefb_planes(
-        fused, sources, data_range=data_range, channels=channels, metric="qabf"
+    return mefb_pair_score(
+        fused, sources, data_range=data_range, channels=channels, metric="qabf",
+        per_plane=_qabf_planes,
     )
+
+
+def _qabf_planes(pa: np.ndarray, pb: np.ndarray, pf: np.ndarray) -> np.ndarray:
+    """:func:`qabf` of each plane of ``(P, H, W)`` stacks."""
     ga, aa = _qabf_edges(pa)
     gb, ab = _qabf_edges(pb)
     gf, af = _qabf_edges(pf)
     qaf = _qabf_preservation(ga, aa, gf, af)
     qbf = _qabf_preservation(gb, ab, gf, af)
     with np.errstate(divide="ignore", invalid="ignore"):
-        per = (qaf * ga + qbf * gb).sum(axis=(1, 2)) / (ga + gb).sum(axis=(1, 2))
-    return float(per.mean())
+        return (qaf * ga + qbf * gb).sum(axis=(1, 2)) / (ga + gb).sum(axis=(1, 2))
 
 
 INFO["qabf"] = fusion_info(
@@ -607,19 +601,11 @@ def qp(
     :math:`X_A, X_B, X_{max}` with :math:`X_F` are maximised per pixel, summed and divided by
     the size of the :math:`P_{max}` mask. :math:`Q_P = Q_P^{P} Q_P^{M} Q_P^{m}`.
 
-    Args:
-        fused: fused image, 8-bit code values (``uint8`` ``(H, W, 3)`` or ``(H, W)``).
-        sources: the two source exposures, same size as ``fused``.
-        data_range: span of the values of non-uint8 input (see :func:`qabf`).
-        channels: ``"mefb"`` (per-channel mean) or ``"grey"`` (``rgb2gray``), see :func:`qabf`.
+    Args, Raises: the MEFB two-source contract, see :mod:`expokit.metrics.mefb`.
 
     Returns:
         :math:`Q_P`, nominally in [0, 1], higher is better; NaN when no pixel of either source
         has phase congruency above 0.1.
-
-    Raises:
-        InputError: for other than two sources, mismatched sizes, or float input without
-            ``data_range``.
 
     References:
         J. Zhao, R. Laganiere, Z. Liu, "Performance assessment of combinative pixel-level
@@ -631,7 +617,14 @@ def qp(
         >>> round(qp(a, [a, a]), 4)  # < 1: the masks zero the sources' features, not F's
         0.9908
     """
-    pa, pb, pf = mefb_planes(fused, sources, data_range=data_range, channels=channels, metric="qp")
+    return mefb_pair_score(
+        fused, sources, data_range=data_range, channels=channels, metric="qp",
+        per_plane=_qp_planes,
+    )
+
+
+def _qp_planes(pa: np.ndarray, pb: np.ndarray, pf: np.ndarray) -> np.ndarray:
+    """:func:`qp` of each plane of ``(P, H, W)`` stacks."""
     n = pa.shape[0]
     # MEFB's QP calls Liu's myphasecong3 with its defaults, those of phase_congruency
     pc, big, small = _phasecong_planes(
@@ -648,7 +641,7 @@ def qp(
     r_pc = _qp_correlation(pc1, pc2, pc_max, pcf, mask1, mask2, mask3)
     r_big = _qp_correlation(m_1, m_2, np.where(first, m_1, m_2), m_f, mask1, mask2, mask3)
     r_small = _qp_correlation(s_1, s_2, np.where(first, s_1, s_2), s_f, mask1, mask2, mask3)
-    return float((r_pc * r_big * r_small).mean())
+    return r_pc * r_big * r_small
 
 
 INFO["qp"] = fusion_info(

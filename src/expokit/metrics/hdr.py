@@ -111,10 +111,14 @@ def _ssim_peak1(x: np.ndarray, y: np.ndarray, channels: str, metric: str) -> flo
     return float(np.mean([_ssim_cs(a, b, 1.0)[0] for a, b in _planes(x, y, channels)]))
 
 
-def _check_mu(mu: float) -> float:
+def _prepare_mu(
+    radiance: object, reference: object, normalize: str, mu: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_prepare`, then both images through :func:`mu_law` (``mu`` checked first)."""
     if not (isinstance(mu, (int, float)) and math.isfinite(mu) and mu > 0):
         raise InputError(f"mu must be a finite number > 0, got {mu!r}")
-    return float(mu)
+    x, y = _prepare(radiance, reference, normalize)
+    return mu_law(x, mu=float(mu)), mu_law(y, mu=float(mu))
 
 
 def psnr_mu(
@@ -149,9 +153,7 @@ def psnr_mu(
     >>> round(psnr_mu(x, 0.5 * x), 2)
     21.79
     """
-    m = _check_mu(mu)
-    x, y = _prepare(radiance, reference, normalize)
-    return _psnr_peak1(mu_law(x, mu=m), mu_law(y, mu=m))
+    return _psnr_peak1(*_prepare_mu(radiance, reference, normalize, mu))
 
 
 INFO["psnr_mu"] = MetricInfo(
@@ -195,9 +197,8 @@ def ssim_mu(
     >>> round(ssim_mu(x, x), 9)
     1.0
     """
-    m = _check_mu(mu)
-    x, y = _prepare(radiance, reference, normalize)
-    return _ssim_peak1(mu_law(x, mu=m), mu_law(y, mu=m), channels, "ssim_mu")
+    x, y = _prepare_mu(radiance, reference, normalize, mu)
+    return _ssim_peak1(x, y, channels, "ssim_mu")
 
 
 INFO["ssim_mu"] = MetricInfo(
@@ -230,8 +231,7 @@ def psnr_l(
     >>> round(psnr_l(x, x + 0.1), 9)
     20.0
     """
-    x, y = _prepare(radiance, reference, normalize)
-    return _psnr_peak1(x, y)
+    return _psnr_peak1(*_prepare(radiance, reference, normalize))
 
 
 INFO["psnr_l"] = MetricInfo(

@@ -34,7 +34,7 @@ from typing import Literal
 import numpy as np
 
 from ..errors import InputError
-from ._checks import channel_mean, fused_only, mefb_inputs
+from ._checks import channel_mean, fused_only, mefb_channel_score, mefb_inputs
 from ._matlab import edge_sobel, normalize1, seq_sum
 from ._table import MetricInfo, fusion_info
 
@@ -96,6 +96,17 @@ def _mutual_info(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
     return hx + hy - hxy, hx, hy
 
 
+def _ce_channel(fc: np.ndarray, sc: list[np.ndarray]) -> float:
+    """:func:`ce` of one channel."""
+    pf = _hist(fc)
+    total = 0.0
+    for s in sc:
+        ps = _hist(s)
+        m = (ps != 0) & (pf != 0)
+        total += float((ps[m] * np.log2(ps[m] / pf[m])).sum())
+    return total / len(sc)
+
+
 def ce(fused: object, sources: object, *, data_range: float | None = None) -> float:
     """Cross entropy (MEFB's CE): relative entropy of the source and fused histograms.
 
@@ -126,18 +137,9 @@ def ce(fused: object, sources: object, *, data_range: float | None = None) -> fl
     >>> round(ce(a, [a, a]), 9)
     0.0
     """
-    f, srcs = mefb_inputs(fused, sources, data_range=data_range, metric="ce")
-
-    def one(fc: np.ndarray, sc: list[np.ndarray]) -> float:
-        pf = _hist(fc)
-        total = 0.0
-        for s in sc:
-            ps = _hist(s)
-            m = (ps != 0) & (pf != 0)
-            total += float((ps[m] * np.log2(ps[m] / pf[m])).sum())
-        return total / len(sc)
-
-    return channel_mean(f, srcs, one)
+    return mefb_channel_score(
+        fused, sources, data_range=data_range, metric="ce", per_channel=_ce_channel
+    )
 
 
 INFO["ce"] = fusion_info(
@@ -183,6 +185,16 @@ INFO["en"] = fusion_info(
 )
 
 
+def _nmi_channel(fc: np.ndarray, sc: list[np.ndarray]) -> float:
+    """:func:`nmi` of one channel."""
+    fn = normalize1(fc)
+    total = 0.0
+    for s in sc:
+        mi, hs, hf = _mutual_info(normalize1(s), fn)
+        total += mi / (hf + hs) if hf + hs > 0 else 0.0
+    return 2.0 * total
+
+
 def nmi(fused: object, sources: object, *, data_range: float | None = None) -> float:
     """Normalised mutual information (MEFB's NMI, Hossny et al.'s revision of Qu's MI).
 
@@ -207,17 +219,9 @@ def nmi(fused: object, sources: object, *, data_range: float | None = None) -> f
     >>> round(nmi(x, [x, x]), 6)
     2.0
     """
-    f, srcs = mefb_inputs(fused, sources, data_range=data_range, metric="nmi")
-
-    def one(fc: np.ndarray, sc: list[np.ndarray]) -> float:
-        fn = normalize1(fc)
-        total = 0.0
-        for s in sc:
-            mi, hs, hf = _mutual_info(normalize1(s), fn)
-            total += mi / (hf + hs) if hf + hs > 0 else 0.0
-        return 2.0 * total
-
-    return channel_mean(f, srcs, one)
+    return mefb_channel_score(
+        fused, sources, data_range=data_range, metric="nmi", per_channel=_nmi_channel
+    )
 
 
 INFO["nmi"] = fusion_info(
@@ -328,6 +332,20 @@ INFO["te"] = fusion_info(
 )
 
 
+def _qncie_channel(fc: np.ndarray, sc: list[np.ndarray]) -> float:
+    """:func:`qncie` of one channel."""
+    imgs = [normalize1(s) for s in sc] + [normalize1(fc)]
+    k = len(imgs)
+    r = np.eye(k)
+    for i in range(k):
+        for j in range(i + 1, k):
+            r[i, j] = r[j, i] = _mutual_info(imgs[i], imgs[j])[0] / 8.0
+    lam = np.linalg.eigvalsh(r)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(lam > 0, lam * np.log2(lam / k) / k, 0.0)
+    return 1.0 + float(terms.sum()) / 8.0
+
+
 def qncie(fused: object, sources: object, *, data_range: float | None = None) -> float:
     """Nonlinear correlation information entropy (MEFB's QNCIE, Wang et al.).
 
@@ -353,21 +371,9 @@ def qncie(fused: object, sources: object, *, data_range: float | None = None) ->
     >>> 0.0 <= qncie(x, [x, x[::-1]]) <= 1.0
     True
     """
-    f, srcs = mefb_inputs(fused, sources, data_range=data_range, metric="qncie")
-
-    def one(fc: np.ndarray, sc: list[np.ndarray]) -> float:
-        imgs = [normalize1(s) for s in sc] + [normalize1(fc)]
-        k = len(imgs)
-        r = np.eye(k)
-        for i in range(k):
-            for j in range(i + 1, k):
-                r[i, j] = r[j, i] = _mutual_info(imgs[i], imgs[j])[0] / 8.0
-        lam = np.linalg.eigvalsh(r)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            terms = np.where(lam > 0, lam * np.log2(lam / k) / k, 0.0)
-        return 1.0 + float(terms.sum()) / 8.0
-
-    return channel_mean(f, srcs, one)
+    return mefb_channel_score(
+        fused, sources, data_range=data_range, metric="qncie", per_channel=_qncie_channel
+    )
 
 
 INFO["qncie"] = fusion_info(
@@ -380,6 +386,14 @@ INFO["qncie"] = fusion_info(
 # --------------------------------------------------------------------------------------------
 # PSNR (MEFB's definition)
 # --------------------------------------------------------------------------------------------
+
+
+def _psnr_mefb_channel(fc: np.ndarray, sc: list[np.ndarray]) -> float:
+    """:func:`psnr_mefb` of one channel."""
+    fd = fc.astype(np.float64)
+    m = np.mean([np.sqrt(((s.astype(np.float64) - fd) ** 2).sum()) / fd.size for s in sc])
+    with np.errstate(divide="ignore"):
+        return float(20.0 * np.log10(255.0 / np.sqrt(m)))
 
 
 def psnr_mefb(fused: object, sources: object, *, data_range: float | None = None) -> float:
@@ -409,15 +423,9 @@ def psnr_mefb(fused: object, sources: object, *, data_range: float | None = None
     >>> round(psnr_mefb(a, [b, b]), 4)  # m = sqrt(100 * 100) / 100 = 1
     48.1308
     """
-    f, srcs = mefb_inputs(fused, sources, data_range=data_range, metric="psnr_mefb")
-
-    def one(fc: np.ndarray, sc: list[np.ndarray]) -> float:
-        fd = fc.astype(np.float64)
-        m = np.mean([np.sqrt(((s.astype(np.float64) - fd) ** 2).sum()) / fd.size for s in sc])
-        with np.errstate(divide="ignore"):
-            return float(20.0 * np.log10(255.0 / np.sqrt(m)))
-
-    return channel_mean(f, srcs, one)
+    return mefb_channel_score(
+        fused, sources, data_range=data_range, metric="psnr_mefb", per_channel=_psnr_mefb_channel
+    )
 
 
 INFO["psnr_mefb"] = fusion_info(

@@ -32,6 +32,22 @@ form is :func:`psnr_fusion`), ``TE`` is :func:`te_mefb` (the published formula i
   the textbook greyscale form.
 * Liu's ``normalize1`` (NMI, QNCIE, TE, QCV) maps a constant image to zeros (see
   :func:`expokit.metrics._matlab.normalize1`).
+
+**The two-source contract**: the pair metrics (QABF, QP, QC, QW, QY, QCB, QCV, and
+:func:`~expokit.metrics.structural.qw_weighted`, :func:`~expokit.metrics.structural.qe_piella`)
+share one signature ``(fused, sources, *, data_range=None, channels="mefb")``; their
+docstrings refer here for it.
+
+* ``fused``: the fused image, 8-bit code values (``uint8`` ``(H, W, 3)`` or ``(H, W)``), at
+  least 16x16 pixels.
+* ``sources``: exactly two source exposures, same size as ``fused``; the order matters where
+  a metric is not symmetric (QC): MEFB passes the ``_A`` image first.
+* ``data_range``: span of the values of non-uint8 input, required for float images (quantised
+  to 8 bits as above).
+* ``channels``: ``"mefb"``, the mean of the per-channel values (MEFB); ``"grey"``, once on
+  MATLAB ``rgb2gray`` luminance (the textbook form).
+* Raises :class:`~expokit.errors.InputError` for other than two sources, mismatched sizes,
+  images under 16x16, another ``channels``, or float input without ``data_range``.
 """
 
 from __future__ import annotations

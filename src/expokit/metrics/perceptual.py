@@ -23,7 +23,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..errors import InputError
-from ._checks import Channels, channel_mean, mefb_inputs, mefb_planes
+from ._checks import Channels, channel_mean, mefb_inputs, mefb_pair_score
 from ._matlab import (
     SOBEL,
     blkproc,
@@ -92,19 +92,11 @@ def qcb(
     :math:`Q_{SF} = \min(C'_S, C'_F) / \max(C'_S, C'_F)` is weighted by the saliency
     :math:`\lambda_S = C_S'^2 / (C_A'^2 + C_B'^2)`; :math:`Q_{CB}` is the mean over the image.
 
-    Args:
-        fused: fused image, 8-bit code values (``uint8`` ``(H, W, 3)`` or ``(H, W)``).
-        sources: the two source exposures, same size as ``fused``.
-        data_range: span of the values of non-uint8 input (see :func:`qabf`).
-        channels: ``"mefb"`` (per-channel mean) or ``"grey"`` (``rgb2gray``), see :func:`qabf`.
+    Args, Raises: the MEFB two-source contract, see :mod:`expokit.metrics.mefb`.
 
     Returns:
         :math:`Q_{CB}` in [0, 1], higher is better (NaN where MATLAB's also is: a pixel of zero
         contrast in all three images).
-
-    Raises:
-        InputError: for other than two sources, mismatched sizes, or float input without
-            ``data_range``.
 
     References:
         Y. Chen, R. S. Blum, "A new automated quality assessment algorithm for image fusion",
@@ -115,7 +107,14 @@ def qcb(
         >>> round(qcb(a, [a, a]), 6)
         1.0
     """
-    pa, pb, pf = mefb_planes(fused, sources, data_range=data_range, channels=channels, metric="qcb")
+    return mefb_pair_score(
+        fused, sources, data_range=data_range, channels=channels, metric="qcb",
+        per_plane=_qcb_planes,
+    )
+
+
+def _qcb_planes(pa: np.ndarray, pb: np.ndarray, pf: np.ndarray) -> np.ndarray:
+    """:func:`qcb` of each plane of ``(P, H, W)`` stacks."""
     rows, cols = pa.shape[1:]
     # MATLAB: im2double (x / 255) then normalize1
     stack = normalize1(np.concatenate([pa, pb, pf]) / 255.0)
@@ -131,7 +130,7 @@ def qcb(
         lam1 = c1 * c1 / (c1 * c1 + c2 * c2)
         lam2 = c2 * c2 / (c1 * c1 + c2 * c2)
         q = lam1 * q1 + lam2 * q2
-    return float(q.mean(axis=(1, 2)).mean())
+    return q.mean(axis=(1, 2))
 
 
 INFO["qcb"] = fusion_info(
@@ -160,19 +159,11 @@ def qcv(
     MATLAB's filtered differences are complex (the CSF grid is not symmetric for even sizes);
     the metric keeps MATLAB's complex arithmetic and returns the real part.
 
-    Args:
-        fused: fused image, 8-bit code values (``uint8`` ``(H, W, 3)`` or ``(H, W)``).
-        sources: the two source exposures, same size as ``fused``.
-        data_range: span of the values of non-uint8 input (see :func:`qabf`).
-        channels: ``"mefb"`` (per-channel mean) or ``"grey"`` (``rgb2gray``), see :func:`qabf`.
+    Args, Raises: the MEFB two-source contract, see :mod:`expokit.metrics.mefb`.
 
     Returns:
         :math:`Q_{CV}` >= 0 (in squared code values), **lower is better**; 0 when the fused
         image equals both sources.
-
-    Raises:
-        InputError: for other than two sources, mismatched sizes, or float input without
-            ``data_range``.
 
     References:
         H. Chen, P. K. Varshney, "A human perception inspired quality metric for image
@@ -184,7 +175,14 @@ def qcv(
         >>> round(qcv(a, [a, a]), 9)
         0.0
     """
-    pa, pb, pf = mefb_planes(fused, sources, data_range=data_range, channels=channels, metric="qcv")
+    return mefb_pair_score(
+        fused, sources, data_range=data_range, channels=channels, metric="qcv",
+        per_plane=_qcv_planes,
+    )
+
+
+def _qcv_planes(pa: np.ndarray, pb: np.ndarray, pf: np.ndarray) -> np.ndarray:
+    """:func:`qcv` of each plane of ``(P, H, W)`` stacks (complex arithmetic, real part)."""
     rows, cols = pa.shape[1:]
     n = pa.shape[0]
     stack = normalize1(np.concatenate([pa, pb, pf]))
@@ -203,7 +201,7 @@ def qcv(
     d_a, d_b = dist[:n], dist[n:]
     with np.errstate(divide="ignore", invalid="ignore"):
         q = (sal_a * d_a + sal_b * d_b).sum(axis=(1, 2)) / (sal_a + sal_b).sum(axis=(1, 2))
-    return float(q.real.mean())
+    return q.real
 
 
 INFO["qcv"] = fusion_info(

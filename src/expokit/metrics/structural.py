@@ -45,7 +45,7 @@ import numpy as np
 from scipy import ndimage
 
 from ..errors import InputError
-from ._checks import Channels, mefb_planes
+from ._checks import Channels, mefb_pair_score, planewise
 from ._matlab import filter2_3x3, filter2_sep, gaussian_1d, mean_valid
 from ._table import MetricInfo, fusion_info
 
@@ -151,19 +151,11 @@ def qc(
     values to a median relative error of 1.6e-4 (79 % of the 336 pairs within 1e-3, the rest
     up to 0.1).
 
-    Args:
-        fused: fused image, 8-bit code values (``uint8`` ``(H, W, 3)`` or ``(H, W)``).
-        sources: the two source exposures, same size as ``fused``.
-        data_range: span of the values of non-uint8 input (see :func:`qabf`).
-        channels: ``"mefb"`` (per-channel mean) or ``"grey"`` (``rgb2gray``), see :func:`qabf`.
+    Args, Raises: the MEFB two-source contract, see :mod:`expokit.metrics.mefb`.
 
     Returns:
         :math:`Q_C` in [-1, 1] (1 for a fused image equal to both sources; local SSIM, and
         so the score, can be negative), higher is better.
-
-    Raises:
-        InputError: for other than two sources, mismatched sizes, or float input without
-            ``data_range``.
 
     References:
         N. Cvejic, A. Loza, D. Bull, N. Canagarajah, "A similarity metric for assessment of
@@ -175,18 +167,22 @@ def qc(
         >>> round(qc(a, [a, a]), 6)
         1.0
     """
-    pa, pb, pf = mefb_planes(fused, sources, data_range=data_range, channels=channels, metric="qc")
-    vals = []
-    for a, b, f in zip(pa, pb, pf, strict=True):
-        s_af, _, _, c_af = _ssim_yang_parts(a, f)
-        s_bf, _, _, c_bf = _ssim_yang_parts(b, f)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            w = c_af / (c_af + c_bf)
-        sim = w * s_af + (1 - w) * s_bf
-        sim[w < 0] = 0.0
-        sim[w > 1] = 1.0
-        vals.append(mean_valid(sim))
-    return float(np.mean(vals))
+    return mefb_pair_score(
+        fused, sources, data_range=data_range, channels=channels, metric="qc",
+        per_plane=planewise(_qc_plane),
+    )
+
+
+def _qc_plane(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
+    """:func:`qc` of one plane."""
+    s_af, _, _, c_af = _ssim_yang_parts(a, f)
+    s_bf, _, _, c_bf = _ssim_yang_parts(b, f)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w = c_af / (c_af + c_bf)
+    sim = w * s_af + (1 - w) * s_bf
+    sim[w < 0] = 0.0
+    sim[w > 1] = 1.0
+    return mean_valid(sim)
 
 
 INFO["qc"] = fusion_info(
@@ -218,19 +214,11 @@ def qy(
     (77 % of the 336 pairs within 1e-3, the rest up to 0.13 where a fused image is constant at
     another level than a saturated source).
 
-    Args:
-        fused: fused image, 8-bit code values (``uint8`` ``(H, W, 3)`` or ``(H, W)``).
-        sources: the two source exposures, same size as ``fused``.
-        data_range: span of the values of non-uint8 input (see :func:`qabf`).
-        channels: ``"mefb"`` (per-channel mean) or ``"grey"`` (``rgb2gray``), see :func:`qabf`.
+    Args, Raises: the MEFB two-source contract, see :mod:`expokit.metrics.mefb`.
 
     Returns:
         :math:`Q_Y` in [-1, 1] (1 for a fused image equal to both sources; local SSIM, and
         so the score, can be negative), higher is better.
-
-    Raises:
-        InputError: for other than two sources, mismatched sizes, or float input without
-            ``data_range``.
 
     References:
         C. Yang, J.-Q. Zhang, X.-R. Wang, X. Liu, "A novel similarity based quality metric for
@@ -241,19 +229,23 @@ def qy(
         >>> round(qy(a, [a, a]), 6)
         1.0
     """
-    pa, pb, pf = mefb_planes(fused, sources, data_range=data_range, channels=channels, metric="qy")
-    vals = []
-    for a, b, f in zip(pa, pb, pf, strict=True):
-        s_ab, va, vb, _ = _ssim_yang_parts(a, b)
-        s_af = _ssim_yang_parts(a, f)[0]
-        s_bf = _ssim_yang_parts(b, f)[0]
-        similar = s_ab >= 0.75
-        with np.errstate(divide="ignore", invalid="ignore"):
-            lam = va / (va + vb)
-        # MATLAB: (lam s_af + (1 - lam) s_bf) .* bin + max(s_af, s_bf) .* ~bin, NaN kept
-        q = (lam * s_af + (1 - lam) * s_bf) * similar + np.fmax(s_af, s_bf) * ~similar
-        vals.append(mean_valid(q))
-    return float(np.mean(vals))
+    return mefb_pair_score(
+        fused, sources, data_range=data_range, channels=channels, metric="qy",
+        per_plane=planewise(_qy_plane),
+    )
+
+
+def _qy_plane(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> float:
+    """:func:`qy` of one plane."""
+    s_ab, va, vb, _ = _ssim_yang_parts(a, b)
+    s_af = _ssim_yang_parts(a, f)[0]
+    s_bf = _ssim_yang_parts(b, f)[0]
+    similar = s_ab >= 0.75
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lam = va / (va + vb)
+    # MATLAB: (lam s_af + (1 - lam) s_bf) .* bin + max(s_af, s_bf) .* ~bin, NaN kept
+    q = (lam * s_af + (1 - lam) * s_bf) * similar + np.fmax(s_af, s_bf) * ~similar
+    return mean_valid(q)
 
 
 INFO["qy"] = fusion_info(
@@ -292,6 +284,11 @@ def _edge_maps(p: np.ndarray) -> np.ndarray:
     return np.sqrt(ex * ex + ey * ey)
 
 
+def _piella_edges(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> np.ndarray:
+    """:func:`_piella_weighted` of the Prewitt edge images (MEFB's QW per plane)."""
+    return _piella_weighted(_edge_maps(a), _edge_maps(b), _edge_maps(f))
+
+
 def qw(
     fused: np.ndarray,
     sources: Sequence[np.ndarray],
@@ -309,18 +306,10 @@ def qw(
     :math:`\alpha = 1` (edge term only), not the weighted index on the images themselves, which
     is :func:`qw_weighted`; :func:`qe_piella` gives :math:`Q_E` for any :math:`\alpha`.
 
-    Args:
-        fused: fused image, 8-bit code values (``uint8`` ``(H, W, 3)`` or ``(H, W)``).
-        sources: the two source exposures, same size as ``fused``.
-        data_range: span of the values of non-uint8 input (see :func:`qabf`).
-        channels: ``"mefb"`` (per-channel mean) or ``"grey"`` (``rgb2gray``), see :func:`qabf`.
+    Args, Raises: the MEFB two-source contract, see :mod:`expokit.metrics.mefb`.
 
     Returns:
         MEFB's QW, nominally in [-1, 1], higher is better.
-
-    Raises:
-        InputError: for other than two sources, mismatched sizes, or float input without
-            ``data_range``.
 
     References:
         G. Piella, H. Heijmans, "A new quality metric for image fusion", ICIP 2003,
@@ -331,9 +320,10 @@ def qw(
         >>> round(qw(a, [a, a]), 6)
         1.0
     """
-    pa, pb, pf = mefb_planes(fused, sources, data_range=data_range, channels=channels, metric="qw")
-    per = _piella_weighted(_edge_maps(pa), _edge_maps(pb), _edge_maps(pf))
-    return float(per.mean())
+    return mefb_pair_score(
+        fused, sources, data_range=data_range, channels=channels, metric="qw",
+        per_plane=_piella_edges,
+    )
 
 
 INFO["qw"] = fusion_info(
@@ -359,17 +349,10 @@ def qw_weighted(
     K = (0.01, 0.03), L = 255, ``'valid'``). MEFB does not report this value (its "QW" is
     :func:`qw`, the same index on edge images).
 
-    Args:
-        fused: fused image, 8-bit code values (``uint8`` ``(H, W, 3)`` or ``(H, W)``).
-        sources: the two source exposures, same size as ``fused``.
-        data_range: span of the values of non-uint8 input (see :func:`qabf`).
-        channels: ``"mefb"`` (per-channel mean) or ``"grey"`` (``rgb2gray``), see :func:`qabf`.
+    Args, Raises: the MEFB two-source contract, see :mod:`expokit.metrics.mefb`.
 
     Returns:
         :math:`Q_W`, nominally in [-1, 1], higher is better.
-
-    Raises:
-        InputError: as :func:`qw`.
 
     References:
         G. Piella, H. Heijmans, "A new quality metric for image fusion", ICIP 2003, eq. (6).
@@ -379,10 +362,10 @@ def qw_weighted(
         >>> round(qw_weighted(a, [a, a]), 6)
         1.0
     """
-    pa, pb, pf = mefb_planes(
-        fused, sources, data_range=data_range, channels=channels, metric="qw_weighted"
+    return mefb_pair_score(
+        fused, sources, data_range=data_range, channels=channels, metric="qw_weighted",
+        per_plane=_piella_weighted,
     )
-    return float(_piella_weighted(pa, pb, pf).mean())
 
 
 INFO["qw_weighted"] = fusion_info(
@@ -406,18 +389,16 @@ def qe_piella(
     Prewitt edge images (:func:`qw`); with ``channels="mefb"`` the product is formed per
     channel and averaged. ``alpha=1`` reproduces MEFB's "QW".
 
+    Args, Raises: the MEFB two-source contract, see :mod:`expokit.metrics.mefb`, and:
+
     Args:
-        fused: fused image, 8-bit code values (``uint8`` ``(H, W, 3)`` or ``(H, W)``).
-        sources: the two source exposures, same size as ``fused``.
         alpha: weight of the edge term, in [0, 1] (Piella: "contribution of the edge images").
-        data_range: span of the values of non-uint8 input (see :func:`qabf`).
-        channels: ``"mefb"`` (per-channel mean) or ``"grey"`` (``rgb2gray``), see :func:`qabf`.
 
     Returns:
         :math:`Q_E`, higher is better (NaN when a negative :math:`Q_W` meets a fractional power).
 
     Raises:
-        InputError: as :func:`qw`, or ``alpha`` outside [0, 1].
+        InputError: for ``alpha`` outside [0, 1].
 
     References:
         G. Piella, H. Heijmans, "A new quality metric for image fusion", ICIP 2003, eq. (8).
@@ -429,12 +410,15 @@ def qe_piella(
     """
     if not (isinstance(alpha, (int, float)) and 0.0 <= float(alpha) <= 1.0):
         raise InputError(f"alpha must be a number in [0, 1], got {alpha!r}")
-    pa, pb, pf = mefb_planes(
-        fused, sources, data_range=data_range, channels=channels, metric="qe_piella"
+
+    def per_plane(pa: np.ndarray, pb: np.ndarray, pf: np.ndarray) -> np.ndarray:
+        edge = _piella_edges(pa, pb, pf)
+        if alpha == 1.0:
+            return edge
+        with np.errstate(invalid="ignore"):
+            return _piella_weighted(pa, pb, pf) ** (1.0 - alpha) * edge**alpha
+
+    return mefb_pair_score(
+        fused, sources, data_range=data_range, channels=channels, metric="qe_piella",
+        per_plane=per_plane,
     )
-    edge = _piella_weighted(_edge_maps(pa), _edge_maps(pb), _edge_maps(pf))
-    if alpha == 1.0:
-        return float(edge.mean())
-    plain = _piella_weighted(pa, pb, pf)
-    with np.errstate(invalid="ignore"):
-        return float((plain ** (1.0 - alpha) * edge**alpha).mean())
