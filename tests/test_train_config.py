@@ -202,3 +202,16 @@ def test_data_root_comes_from_the_caller_or_the_environment(monkeypatch, tmp_pat
     monkeypatch.delenv("EXPOKIT_DATA")
     with pytest.raises(MissingResourceError, match=r"data\.data_root.*EXPOKIT_DATA"):
         default_data_root()
+
+
+def test_a_partial_table_keeps_the_fields_own_defaults():
+    # UEC's run config gives its loop lr 2e-3 in the field's default; overriding one other loop
+    # key used to rebuild the table from LoopConfig's class defaults (lr 1e-3).
+    from expokit.train.uec import UECTrainConfig
+
+    default = UECTrainConfig().loop
+    for cfg in (load_config(UECTrainConfig, {"loop": {"steps": 10}}),
+                load_config(UECTrainConfig, None, **{"loop.steps": 10})):
+        assert cfg.loop.steps == 10
+        assert cfg.loop.lr == default.lr and cfg.loop.warmup_steps == default.warmup_steps
+        assert cfg.loop.threads == default.threads

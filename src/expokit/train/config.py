@@ -377,7 +377,34 @@ def load_config(
     if overrides:
         data = _with_overrides(cls, dict(data), overrides)
         origin += " with overrides " + ", ".join(sorted(overrides))
-    return _build(cls, data, origin)
+    return _build(cls, _under_field_defaults(cls, data), origin)
+
+
+def _under_field_defaults(cls: type, data: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``data`` with each partial table completed from its field's own default value.
+
+    A field ``loop: LoopConfig = field(default_factory=lambda: LoopConfig(lr=2e-3, ...))``
+    given as ``[loop] steps = 10`` keeps the field's lr 2e-3: the missing keys come from that
+    default instance, not from ``LoopConfig``'s class defaults (which would silently change a
+    recipe's learning rate when one key is overridden).
+    """
+    out = dict(data)
+    for f in dataclasses.fields(cls):
+        given = out.get(f.name)
+        if not isinstance(given, Mapping):
+            continue
+        if f.default_factory is not dataclasses.MISSING:
+            default = f.default_factory()
+        elif f.default is not dataclasses.MISSING:
+            default = f.default
+        else:
+            continue
+        if not (dataclasses.is_dataclass(default) and not isinstance(default, type)):
+            continue
+        base = {k: v for k, v in _plain(default).items() if v is not None}
+        merged = {**base, **given}
+        out[f.name] = _under_field_defaults(type(default), merged)
+    return out
 
 
 def config_class_from(func: Callable[..., Any], name: str, *, module: str) -> type:
