@@ -37,7 +37,11 @@ def option_help(command: str, option: str) -> str:
     result = cli(command, "--help")
     assert result.exit_code == 0, result.output
     text = flat(result.output)
-    start = text.index(f" {option} <")  # the option's row, not an example in the docstring
+    # the option's row (name, short flag, then its metavar: `<str>` in newer typer, `TEXT` in
+    # older), not an example in the docstring
+    row = re.search(rf" {re.escape(option)}(?: -[a-z])? +(?:<[^>]+>|[A-Z][A-Z_]*) ", text)
+    assert row is not None, text
+    start = row.start()
     following = re.search(r" --[a-z]", text[start + len(option) + 2:])
     return text[start:start + len(option) + 2 + (following.start() if following else 10**6)]
 
