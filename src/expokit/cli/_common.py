@@ -32,7 +32,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # messages stay one line each (paths, hashes)
 out = Console()
 
 F = TypeVar("F", bound=Callable[..., Any])
