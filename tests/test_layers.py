@@ -31,7 +31,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("expokit.nn",),
     ("expokit.models",),
     ("expokit.fusion", "expokit.correct"),
-    ("expokit.simulate",),
+    ("expokit.simulate", "expokit.datasets"),
     ("expokit.train",),
     ("expokit.bench",),
     ("expokit.demo",),
