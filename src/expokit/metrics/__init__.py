@@ -22,7 +22,8 @@ the darkest and brightest shot of longer brackets, :func:`extreme_pair`).
   :func:`musiq` and :func:`dbcnn`, pure-PyTorch networks that load pyiqa's released
   checkpoints strictly (``checkpoint=PATH`` or ``$EXPOKIT_MUSIQ_CHECKPOINT`` /
   ``$EXPOKIT_DBCNN_CHECKPOINT``; see :mod:`expokit.metrics.learned`).
-* HDR (linear radiance): :func:`psnr_mu`, :func:`ssim_mu`, :func:`psnr_l`, :func:`ssim_l`.
+* HDR (linear radiance): :func:`psnr_mu`, :func:`ssim_mu`, :func:`psnr_l`, :func:`ssim_l`,
+  and PU21 (Mantiuk & Azimi 2021) :func:`pu21_encode`, :func:`pu21_psnr`, :func:`pu21_ssim`.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from ._registry import METRICS, get_metric
 from ._table import MetricInfo, MetricKind
 from .blind import brisque, brisque_features, niqe
 from .fullref import cc, cc_sources, lpips, ms_ssim, mse, psnr, ssim
-from .hdr import mu_law, psnr_l, psnr_mu, ssim_l, ssim_mu
+from .hdr import mu_law, psnr_l, psnr_mu, pu21_encode, pu21_psnr, pu21_ssim, ssim_l, ssim_mu
 from .learned import dbcnn, musiq
 from .mef import mef_ms_ssim, mef_ssim, mef_ssimc, mefb_mef_ssim
 from .mefb import MEFB_FUNCTIONS, MEFB_METRICS, mefb_all
@@ -64,6 +65,9 @@ __all__ = [
     "psnr",
     "psnr_l",
     "psnr_mu",
+    "pu21_encode",
+    "pu21_psnr",
+    "pu21_ssim",
     "score",
     "ssim",
     "ssim_l",
