@@ -28,17 +28,21 @@ instead, as the PU21 README does; on scenes with the sun in view that leaves a t
 of the pixels below PU21's 0.005 cd/m^2 floor, where every error is invisible to the metric.
 ``scale="absolute"`` takes the images as cd/m^2 already. Nothing is clipped at the display
 peak; the encoder clamps to its own range [0.005, 10000] cd/m^2.
+
+HDR-FLIP (Andersson et al. 2021): :func:`hdr_flip` is the mean of NVIDIA's FLIP error map,
+computed by the ``flip-evaluator`` package (``pip install "expokit[flip]"``).
 """
 
 from __future__ import annotations
 
+import importlib
 import math
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
 from .._checks import check_image, check_negative
-from ..errors import InputError
+from ..errors import InputError, MissingResourceError
 from ._checks import RANGE_TOL, check_same_geometry
 from ._table import MetricInfo
 from .fullref import SSIM_WIN, Channels, _check_min_size, _planes, _ssim_cs
@@ -484,4 +488,79 @@ INFO["pu21_ssim"] = MetricInfo(
     "pu21_ssim", pu21_ssim, True, "hdr", (-1.0, 1.0),
     "SSIM (L = 256) of PU21-encoded luminance (reference P99.9 at 1000 cd/m^2)",
     "Mantiuk & Azimi, PCS 2021 (PU21, banding_glare); Wang et al., IEEE TIP 2004",
+)
+
+
+#: The package behind :func:`hdr_flip` (distribution ``flip-evaluator``; the extra ``flip``).
+FLIP_MODULE = "flip_evaluator"
+_import_module = importlib.import_module  # module attribute so tests can simulate absence
+
+
+def _flip() -> Any:
+    try:
+        return _import_module(FLIP_MODULE)
+    except ImportError as exc:
+        raise MissingResourceError(
+            "hdr_flip needs NVIDIA's FLIP, the package flip-evaluator, which is not "
+            'installed: run pip install "expokit[flip]"'
+        ) from exc
+
+
+def hdr_flip(test: np.ndarray, reference: np.ndarray, *, ppd: float | None = None) -> float:
+    """HDR-FLIP: mean of the HDR-FLIP error map of NVIDIA's ``flip-evaluator``.
+
+    HDR-FLIP tone maps both images (ACES) at a range of exposures chosen from the reference,
+    computes LDR-FLIP at each and keeps the per-pixel maximum; the result is the mean of that
+    map. Images are linear sRGB radiance in any unit (the exposure range follows the
+    reference, so a common factor hardly changes the value); a grey image is compared as
+    three equal channels.
+
+    Args:
+        test: HDR image to score, linear float ``(H, W)`` or ``(H, W, 3)``, >= 0.
+        reference: ground-truth HDR image, same shape.
+        ppd: observer's pixels per degree of visual angle; None: FLIP's default, about 67
+            (a 0.7 m wide, 3840 pixel display seen from 0.7 m).
+
+    Returns:
+        Mean FLIP error in [0, 1]; 0 for identical images; lower is better.
+
+    Raises:
+        InputError: for integer or mismatched images, or a bad ``ppd``.
+        MissingResourceError: if ``flip-evaluator`` is not installed (``pip install
+            "expokit[flip]"``).
+
+    References:
+        P. Andersson, J. Nilsson, P. Shirley, T. Akenine-Moller, "Visualizing Errors in
+        Rendered High Dynamic Range Images", Eurographics 2021 (short paper);
+        github.com/NVlabs/flip.
+
+    >>> x = np.full((16, 16, 3), 2.0)
+    >>> try:
+    ...     err = hdr_flip(x, x)
+    ... except MissingResourceError:  # pip install "expokit[flip]"
+    ...     err = 0.0
+    >>> err
+    0.0
+    """
+    if ppd is not None and not (isinstance(ppd, (int, float)) and math.isfinite(ppd) and ppd > 0):
+        raise InputError(f"ppd must be a finite number > 0 (pixels per degree), got {ppd!r}")
+    x = _radiance(test, "test")
+    y = _radiance(reference, "reference")
+    check_same_geometry(x, y, name="test", ref_name="reference")
+    if x.shape[2] not in (1, 3):
+        raise InputError(f"hdr_flip takes grey or RGB images, got {x.shape[2]} channels")
+    flip = _flip()
+    if x.shape[2] == 1:
+        x, y = np.repeat(x, 3, axis=2), np.repeat(y, 3, axis=2)
+    x32 = np.ascontiguousarray(x, dtype=np.float32)
+    y32 = np.ascontiguousarray(y, dtype=np.float32)
+    parameters = {} if ppd is None else {"ppd": float(ppd)}
+    _, mean_error, _ = flip.evaluate(y32, x32, "HDR", applyMagma=False, parameters=parameters)
+    return float(mean_error)
+
+
+INFO["hdr_flip"] = MetricInfo(
+    "hdr_flip", hdr_flip, False, "hdr", (0.0, 1.0),
+    "mean HDR-FLIP error (NVIDIA FLIP, flip-evaluator package) of linear HDR images",
+    "Andersson et al., Eurographics 2021 (HDR-FLIP)",
 )
