@@ -24,7 +24,7 @@ from expokit.metrics import (
 
 RNG = np.random.default_rng(7)
 MINE = ("mse", "psnr", "ssim", "ms_ssim", "cc", "cc_sources", "lpips",
-        "psnr_mu", "ssim_mu", "psnr_l", "ssim_l")
+        "psnr_mu", "ssim_mu", "psnr_l", "ssim_l", "pu21_psnr", "pu21_ssim")
 
 
 def images(h: int = 40, w: int = 48) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:

@@ -22,7 +22,9 @@ the darkest and brightest shot of longer brackets, :func:`extreme_pair`).
   :func:`musiq` and :func:`dbcnn`, pure-PyTorch networks that load pyiqa's released
   checkpoints strictly (``checkpoint=PATH`` or ``$EXPOKIT_MUSIQ_CHECKPOINT`` /
   ``$EXPOKIT_DBCNN_CHECKPOINT``; see :mod:`expokit.metrics.learned`).
-* HDR (linear radiance): :func:`psnr_mu`, :func:`ssim_mu`, :func:`psnr_l`, :func:`ssim_l`.
+* HDR (linear radiance): :func:`psnr_mu`, :func:`ssim_mu`, :func:`psnr_l`, :func:`ssim_l`,
+  PU21 (Mantiuk & Azimi 2021) :func:`pu21_encode`, :func:`pu21_psnr`, :func:`pu21_ssim`, and
+  :func:`hdr_flip` (NVIDIA's ``flip-evaluator``, ``pip install "expokit[flip]"``).
 """
 
 from __future__ import annotations
@@ -31,7 +33,17 @@ from ._registry import METRICS, get_metric
 from ._table import MetricInfo, MetricKind
 from .blind import brisque, brisque_features, niqe
 from .fullref import cc, cc_sources, lpips, ms_ssim, mse, psnr, ssim
-from .hdr import mu_law, psnr_l, psnr_mu, ssim_l, ssim_mu
+from .hdr import (
+    hdr_flip,
+    mu_law,
+    psnr_l,
+    psnr_mu,
+    pu21_encode,
+    pu21_psnr,
+    pu21_ssim,
+    ssim_l,
+    ssim_mu,
+)
 from .learned import dbcnn, musiq
 from .mef import mef_ms_ssim, mef_ssim, mef_ssimc, mefb_mef_ssim
 from .mefb import MEFB_FUNCTIONS, MEFB_METRICS, mefb_all
@@ -50,6 +62,7 @@ __all__ = [
     "dbcnn",
     "extreme_pair",
     "get_metric",
+    "hdr_flip",
     "lpips",
     "mef_ms_ssim",
     "mef_ssim",
@@ -64,6 +77,9 @@ __all__ = [
     "psnr",
     "psnr_l",
     "psnr_mu",
+    "pu21_encode",
+    "pu21_psnr",
+    "pu21_ssim",
     "score",
     "ssim",
     "ssim_l",
