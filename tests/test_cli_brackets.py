@@ -190,3 +190,15 @@ def test_merge_curves_option(frames, tmp_path):
     np.testing.assert_allclose(read_image(tmp_path / "sep.exr"), expected, rtol=2e-3, atol=1e-6)
     assert_input_error(cli("merge", *paths, "-o", tmp_path / "x.exr", "--times", "1/64,1/8,1",
                            "--curves", "rgb"), "--curves 'rgb'", "shared or separate")
+
+
+def test_progress_bar_is_closed_when_the_loop_raises():
+    # A rich.track generator left suspended by an exception was closed later by the garbage
+    # collector in rich's refresh thread, which then waited for itself: the in-process CLI
+    # tests hung after a frame failed to read.
+    from expokit.cli._common import progress
+
+    with pytest.raises(ValueError), progress([1, 2, 3], "reading") as bar:
+        for _ in bar:
+            raise ValueError("a frame failed")
+    assert bar.gi_frame is None  # closed in this thread, display stopped

@@ -7,10 +7,11 @@ Commands live in one module per family (``fuse``, ``hdr``, ``align``...) and reg
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -36,6 +37,7 @@ err = Console(stderr=True, soft_wrap=True)  # messages stay one line each (paths
 out = Console()
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
 def _version(value: bool) -> None:
@@ -186,6 +188,22 @@ def negative_policy(value: str) -> NegativePolicy:
     return value  # type: ignore[return-value]
 
 
+@contextlib.contextmanager
+def progress(items: Iterable[T], description: str, *, disable: bool = False
+             ) -> Iterator[Iterator[T]]:
+    """A transient progress bar over ``items`` on stderr, closed here even when the loop raises.
+
+    ``rich.progress.track`` is a generator that holds its live display open; left suspended by
+    an exception, it is closed later by the garbage collector, which can run in rich's own
+    refresh thread and then waits for itself (a hang, seen with the CLI run in-process).
+    """
+    bar = track(items, description=description, console=err, transient=True, disable=disable)
+    try:
+        yield bar
+    finally:
+        bar.close()
+
+
 def read_frames(paths: list[Path], negative: str = "clip") -> list[np.ndarray]:
     """Read the frames of a bracket, refusing one exposure given twice (identical pixels)."""
     from .._checks import check_distinct_frames
@@ -193,8 +211,8 @@ def read_frames(paths: list[Path], negative: str = "clip") -> list[np.ndarray]:
 
     policy = negative_policy(negative)
     if len(paths) > 1:
-        frames = [read_image(p, negative=policy) for p in track(
-            paths, description="reading", console=err, transient=True)]
+        with progress(paths, "reading") as bar:
+            frames = [read_image(p, negative=policy) for p in bar]
     else:
         frames = [read_image(p, negative=policy) for p in paths]
     check_distinct_frames(frames, paths=paths)

@@ -7,7 +7,6 @@ from typing import Annotated
 
 import numpy as np
 import typer
-from rich.progress import track
 
 from ..errors import InputError
 from ._common import (
@@ -19,6 +18,7 @@ from ._common import (
     first_exif,
     handle_errors,
     need_torch,
+    progress,
 )
 
 
@@ -64,12 +64,13 @@ def correct(
     for folder in {t.parent for t in targets}:
         folder.mkdir(parents=True, exist_ok=True)
     ref = read_image(reference) if reference is not None else None
-    for path, target in track(list(zip(paths, targets, strict=True)), description="correcting",
-                              console=err, transient=True, disable=len(paths) < 2):
-        img = read_image(path)
-        fixed = correct_exposure(img, reference=ref, ev=ev, weights=weights, threads=threads)
-        depth = 16 if img.dtype == np.uint16 else 8
-        write_image(target, fixed, bit_depth=depth if target.suffix.lower() in (
-            ".png", ".tif", ".tiff") else None, exif=first_exif(path), inputs=paths)
-        err.print(f"wrote {target}", markup=False, highlight=False)
+    with progress(list(zip(paths, targets, strict=True)), "correcting",
+                  disable=len(paths) < 2) as bar:
+        for path, target in bar:
+            img = read_image(path)
+            fixed = correct_exposure(img, reference=ref, ev=ev, weights=weights, threads=threads)
+            depth = 16 if img.dtype == np.uint16 else 8
+            write_image(target, fixed, bit_depth=depth if target.suffix.lower() in (
+                ".png", ".tif", ".tiff") else None, exif=first_exif(path), inputs=paths)
+            err.print(f"wrote {target}", markup=False, highlight=False)
 
