@@ -669,6 +669,19 @@ def test_jpeg_quality(tmp_path: Path) -> None:
     np.testing.assert_array_equal(read_image(hi), _cv2_rgb(hi))
 
 
+def test_jpeg_quality_is_recovered_from_the_tables(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from expokit.io import jpeg_quality
+
+    img = Image.fromarray((_float_image(32, 32) * 255).astype(np.uint8))
+    for q in (10, 50, 75, 90, 98):  # libjpeg (through Pillow) writes the table of quality q
+        img.save(tmp_path / f"q{q}.jpg", quality=q)
+        assert jpeg_quality(tmp_path / f"q{q}.jpg") == q
+    img.save(tmp_path / "x.png")
+    assert jpeg_quality(tmp_path / "x.png") is None
+
+
 def test_float_tiff_exr_hdr_round_trips(tmp_path: Path) -> None:
     radiance = (RNG.random((16, 40, 3)) ** 3 * 5000).astype(np.float32)
     radiance[0, 0] = [-0.25, 0.0, 1e-3]  # negatives are written as given, read back as 0

@@ -23,7 +23,13 @@ from typing import Any, Literal
 import numpy as np
 
 from .._methods import dispatch
-from ._common import AlignResult, EdgeMode, exposure_residual, largest_valid_rectangle
+from ._common import (
+    AlignResult,
+    EdgeMode,
+    exposure_residual,
+    frame_motion,
+    largest_valid_rectangle,
+)
 from .homography import FeatureKind, align_homography, equalised_grey
 from .mtb import align_mtb, mtb_bitmaps
 
@@ -38,6 +44,7 @@ __all__ = [
     "align_mtb",
     "equalised_grey",
     "exposure_residual",
+    "frame_motion",
     "largest_valid_rectangle",
     "mtb_bitmaps",
 ]

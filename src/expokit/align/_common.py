@@ -157,6 +157,21 @@ def exposure_residual(grey_ref: np.ndarray, grey: np.ndarray, covered: np.ndarra
     return float(diff.sum(dtype=np.float64) / count)
 
 
+def frame_motion(transform: np.ndarray, width: int, height: int) -> tuple[float, float, float]:
+    """How far a ``3 x 3`` transform moves a frame: ``(dx, dy)`` of its centre and the largest
+    move of a corner, in pixels.
+
+    >>> frame_motion(np.array([[1.0, 0, 3], [0, 1, -2], [0, 0, 1]]), 10, 8)
+    (3.0, -2.0, 3.605551275463989)
+    """
+    w, h = width, height
+    pts = np.array([[(w - 1) / 2, (h - 1) / 2], [0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]],
+                   np.float64)
+    q = np.hstack([pts, np.ones((5, 1))]) @ np.asarray(transform, np.float64).T
+    d = q[:, :2] / q[:, 2:3] - pts
+    return float(d[0, 0]), float(d[0, 1]), float(np.hypot(d[1:, 0], d[1:, 1]).max())
+
+
 def check_reference(reference: object, count: int) -> int:
     """Resolve the ``reference`` argument: ``None`` -> middle frame ``count // 2``.
 

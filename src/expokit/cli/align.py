@@ -9,65 +9,10 @@ import numpy as np
 import typer
 from rich.table import Table
 
-from ..align import ALIGNERS
+from ..align import ALIGNERS, frame_motion
 from ..errors import InputError
 from . import _common as common
 from ._common import app, err, handle_errors
-
-
-def _copy_atomic(src: Path, dst: Path) -> None:
-    """Copy a file byte for byte, atomically (temporary file in the target folder, renamed)."""
-    import shutil
-
-    from ..io import atomic_path
-
-    try:
-        with atomic_path(dst) as tmp:
-            shutil.copyfile(src, tmp)
-    except OSError as exc:
-        raise InputError(f"cannot copy {src.name} to {dst} ({exc.strerror or exc}); check free "
-                         "space and permissions") from None
-
-
-#: The JPEG standard's example luminance quantisation table (ITU-T T.81 Annex K, Table K.1),
-#: which libjpeg scales for its quality setting.
-_JPEG_LUMA_TABLE = (
-    16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55,
-    14, 13, 16, 24, 40, 57, 69, 56, 14, 17, 22, 29, 51, 87, 80, 62,
-    18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
-    49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99,
-)
-
-
-def _jpeg_quality(path: Path) -> int | None:
-    """The libjpeg quality (1-100) whose luminance table is closest to the file's; None if
-    the file is not a JPEG. Cameras use their own tables: this is the equivalent setting."""
-    from PIL import Image
-
-    try:
-        with Image.open(path) as im:
-            tables = getattr(im, "quantization", None) or {}
-    except OSError:
-        return None
-    if 0 not in tables:
-        return None
-    target = sum(tables[0])
-    base = np.array(_JPEG_LUMA_TABLE, np.int64)
-
-    def total(q: int) -> int:
-        scale = 5000 // q if q < 50 else 200 - 2 * q
-        return int(np.clip((base * scale + 50) // 100, 1, 255).sum())
-
-    return min(range(1, 101), key=lambda q: (abs(total(q) - target), -q))
-
-
-def _frame_motion(m: np.ndarray, w: int, h: int) -> tuple[float, float, float]:
-    """(dx, dy) of the frame's centre and the largest move of a corner, in pixels."""
-    pts = np.array([[(w - 1) / 2, (h - 1) / 2], [0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]],
-                   np.float64)
-    q = np.hstack([pts, np.ones((5, 1))]) @ m.T
-    d = q[:, :2] / q[:, 2:3] - pts
-    return float(d[0, 0]), float(d[0, 1]), float(np.hypot(d[1:, 0], d[1:, 1]).max())
 
 
 @app.command("align")
@@ -104,7 +49,7 @@ def align_cmd(
     Example: expokit align IMG_*.jpg -d aligned/ --method homography
     """
     from ..align import align
-    from ..io import write_image
+    from ..io import copy_file, jpeg_quality, write_image
 
     common.check_method("--method", method, ALIGNERS)
     options = common.method_options(ctx, method, ALIGNERS[method], {}, option,
@@ -133,12 +78,12 @@ def align_cmd(
     copy = []  # frames written as byte copies of their input
     qualities = []  # JPEG quality of each re-encoded frame
     for i, (p, m, r) in enumerate(zip(paths, res.transforms, res.residuals, strict=True)):
-        dx, dy, move = _frame_motion(m, w, h)
+        dx, dy, move = frame_motion(m, w, h)
         moved = not np.array_equal(m, np.eye(3))
         largest = max(largest, move)
         copy.append(not moved and not cropped)
         fmt = p.suffix.lower().lstrip(".").upper().replace("JPEG", "JPG")
-        q = quality or (_jpeg_quality(p) if fmt == "JPG" and not copy[-1] else None) or 95
+        q = quality or (jpeg_quality(p) if fmt == "JPG" and not copy[-1] else None) or 95
         qualities.append(q)
         if copy[-1]:
             action = "copied"
@@ -167,7 +112,7 @@ def align_cmd(
         note("edges: every moved frame still covers the whole picture; nothing cropped")
     for p, t, im, same, q in zip(paths, targets, res.images, copy, qualities, strict=True):
         if same:
-            _copy_atomic(p, t)
+            copy_file(p, t)
         else:
             write_image(t, np.ascontiguousarray(im[top:bottom, left:right]),
                         exif=common.first_exif(p), quality=q, inputs=paths)

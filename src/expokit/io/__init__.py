@@ -12,9 +12,9 @@ Arrays are ``(H, W, C)`` in RGB order (C = 3, or 1 for grey files); see ``docs/c
 
 from __future__ import annotations
 
-from ._atomic import atomic_path, check_not_input
+from ._atomic import atomic_path, check_not_input, copy_file
 from ._exif import ExifData, read_exif
-from ._info import ImageInfo, image_info
+from ._info import ImageInfo, image_info, jpeg_quality
 from ._paths import READ_EXTS
 from ._read import read_image
 from ._write import (
@@ -35,7 +35,9 @@ __all__ = [
     "check_new_output",
     "check_not_input",
     "check_output_path",
+    "copy_file",
     "image_info",
+    "jpeg_quality",
     "output_paths",
     "read_exif",
     "read_image",

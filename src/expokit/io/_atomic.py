@@ -123,3 +123,21 @@ def atomic_path(path: PathLike) -> Iterator[Path]:
             tmp.unlink()
         raise
     logger.debug("wrote %s", out)
+
+
+def copy_file(src: PathLike, dst: PathLike) -> Path:
+    """Copy a file byte for byte, atomically (temporary file in the target folder, renamed).
+
+    Raises:
+        InputError: if the copy fails (naming both files and the reason).
+    """
+    import shutil
+
+    source, target = Path(src), Path(dst)
+    try:
+        with atomic_path(target) as tmp:
+            shutil.copyfile(source, tmp)
+    except OSError as exc:
+        raise InputError(f"cannot copy {source.name} to {target} ({exc.strerror or exc}); check "
+                         "free space and permissions") from None
+    return target

@@ -176,3 +176,42 @@ def image_info(path: str | os.PathLike[str]) -> ImageInfo:
         iso=exif.iso,
         f_number=exif.f_number,
     )
+
+
+#: The JPEG standard's example luminance quantisation table (ITU-T T.81 Annex K, Table K.1),
+#: which libjpeg scales for its quality setting.
+_JPEG_LUMA_TABLE = (
+    16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55,
+    14, 13, 16, 24, 40, 57, 69, 56, 14, 17, 22, 29, 51, 87, 80, 62,
+    18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
+    49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99,
+)
+
+
+def jpeg_quality(path: str | os.PathLike[str]) -> int | None:
+    """The libjpeg quality (1-100) whose luminance table is closest to the file's.
+
+    Cameras use their own tables: this is the equivalent setting, e.g. to re-encode a JPEG at
+    its own quality.
+
+    Returns:
+        The quality, or None when the file is not a JPEG (or cannot be opened).
+    """
+    import numpy as np
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            tables = getattr(im, "quantization", None) or {}
+    except OSError:
+        return None
+    if 0 not in tables:
+        return None
+    target = sum(tables[0])
+    base = np.array(_JPEG_LUMA_TABLE, np.int64)
+
+    def total(q: int) -> int:
+        scale = 5000 // q if q < 50 else 200 - 2 * q
+        return int(np.clip((base * scale + 50) // 100, 1, 255).sum())
+
+    return min(range(1, 101), key=lambda q: (abs(total(q) - target), -q))
