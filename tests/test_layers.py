@@ -72,18 +72,11 @@ def imported_modules(path: Path) -> list[tuple[int, str]]:
         if isinstance(node, ast.Import):
             out += [(node.lineno, a.name) for a in node.names if a.name.split(".")[0] == "expokit"]
         elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package.split(".")
-                base = base[: len(base) - (node.level - 1)]
-                target = ".".join(base + ([node.module] if node.module else []))
-            else:
-                target = node.module or ""
-            if target.split(".")[0] != "expokit":
-                continue
-            # `from pkg import sub` imports the submodule pkg.sub when there is one
-            for alias in node.names:
-                sub = f"{target}.{alias.name}"
-                out.append((node.lineno, sub if _is_module(sub) else target))
+            for line, target in imported_modules_of(node, package):
+                # `from pkg import sub` imports the submodule pkg.sub when there is one
+                for alias in node.names:
+                    sub = f"{target}.{alias.name}"
+                    out.append((line, sub if _is_module(sub) else target))
     return out
 
 
