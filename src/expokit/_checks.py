@@ -128,6 +128,31 @@ def check_stack(
     return out
 
 
+def check_distinct_paths(paths: Sequence[object]) -> None:
+    """Refuse one file given twice (also through another spelling of its path).
+
+    Raises:
+        InputError: naming both places the file was given.
+
+    >>> check_distinct_paths(["a.png", "./b.png", "a.png"])
+    Traceback (most recent call last):
+    ...
+    expokit.errors.InputError: image 3 (a.png) is given twice (as image 1 (a.png) too): ...
+    """
+    from pathlib import Path
+
+    seen: dict[str, int] = {}
+    for i, p in enumerate(paths):
+        if p is None:
+            continue
+        key = os.path.normcase(str(Path(str(p)).resolve()))
+        if key in seen:
+            raise InputError(f"{describe(f'image {i + 1}', p)} is given twice (as "
+                             f"{describe(f'image {seen[key] + 1}', paths[seen[key]])} too): "
+                             "give each exposure once")
+        seen[key] = i
+
+
 def check_distinct_frames(images: Sequence[np.ndarray], *,
                           paths: Sequence[object] | None = None) -> None:
     """Refuse a bracket that holds one frame twice: the same file, or identical pixels.
@@ -146,20 +171,11 @@ def check_distinct_frames(images: Sequence[np.ndarray], *,
     expokit.errors.InputError: image 2 (y.png) has exactly the pixels of image 1 (x.png): ...
     """
     import hashlib
-    from pathlib import Path
 
     names = [describe(f"image {i + 1}", None if paths is None else paths[i])
              for i in range(len(images))]
     if paths is not None:
-        seen_path: dict[str, int] = {}
-        for i, p in enumerate(paths):
-            if p is None:
-                continue
-            key = os.path.normcase(str(Path(str(p)).resolve()))
-            if key in seen_path:
-                raise InputError(f"{names[i]} is the same file as {names[seen_path[key]]}: give "
-                                 "each exposure once")
-            seen_path[key] = i
+        check_distinct_paths(paths)
     seen: dict[tuple[str, tuple[int, ...], str], int] = {}
     for i, im in enumerate(images):
         arr = np.ascontiguousarray(im)

@@ -244,6 +244,7 @@ def bracket_paths(paths: list[Path]) -> list[Path]:
     A folder may hold other files (Debevec's ``memorial.hdr`` beside its PNGs): only frames of
     one size and kind are taken. Files named one by one are taken as given, but never twice.
     """
+    from .._checks import check_distinct_paths
     from ..bracket import bracket_frames
 
     files = expand(paths)
@@ -252,12 +253,7 @@ def bracket_paths(paths: list[Path]) -> list[Path]:
         for f, why in found.skipped:
             err.print(f"  skipped {f.name}: {why}", highlight=False, markup=False)
         return found.groups[0]
-    seen: dict[Path, Path] = {}
-    for p in files:
-        key = p.resolve()
-        if key in seen:
-            raise InputError(f"{p} is given twice (as {seen[key]} too): give each exposure once")
-        seen[key] = p
+    check_distinct_paths(files)
     return files
 
 
