@@ -32,6 +32,19 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+class MissingExposureTimeError(InputError):
+    """Files without an EXIF exposure time, with how to give the times.
+
+    Attributes:
+        missing: the files' names.
+    """
+
+    def __init__(self, missing: Sequence[str], how: str) -> None:
+        self.missing = list(missing)
+        more = f" (nor {len(missing) - 1} other file(s))" if len(missing) > 1 else ""
+        super().__init__(f"{missing[0]} has no EXIF exposure time{more}: {how}")
+
+
 @dataclass(frozen=True)
 class Bracket:
     """A validated exposure stack, sorted from the shortest to the longest exposure.
@@ -104,8 +117,9 @@ class Bracket:
                 ``"error"`` (see :func:`expokit.io.read_image`).
 
         Raises:
-            InputError: unreadable file, or a file without an exposure time when neither
-                ``exposure_times`` nor ``estimate`` is given.
+            InputError: unreadable file.
+            MissingExposureTimeError: a file without an exposure time when neither
+                ``exposure_times`` nor ``estimate`` is given (an :class:`InputError`).
         """
         from .io import read_exif, read_image
 
@@ -115,17 +129,14 @@ class Bracket:
                 f"a bracket needs at least 2 images, got {len(files)}"
                 + (f" ({files[0].name})" if files else "")
             )
+        times = [read_exif(f).exposure_time for f in files] if exposure_times is None else []
+        missing = [f.name for f, t in zip(files, times, strict=False) if t is None]
+        if missing and not estimate:  # before any pixel is decoded
+            raise MissingExposureTimeError(
+                missing, "pass exposure_times (seconds, one per file) or estimate=True to "
+                "estimate relative times from the pixels")
         images = [read_image(f, negative=negative) for f in files]
         if exposure_times is None:
-            times = [read_exif(f).exposure_time for f in files]
-            missing = [f.name for f, t in zip(files, times, strict=True) if t is None]
-            if missing and not estimate:
-                raise InputError(
-                    f"{missing[0]} has no EXIF exposure time"
-                    + (f" (nor {len(missing) - 1} other file(s))" if len(missing) > 1 else "")
-                    + ": pass exposure_times (seconds, one per file) or estimate=True to "
-                    "estimate relative times from the pixels"
-                )
             if missing:
                 log.info("estimating exposure times from pixel values for %d files", len(files))
                 exposure_times = estimate_exposure_times(images).tolist()

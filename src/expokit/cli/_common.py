@@ -257,19 +257,6 @@ def bracket_paths(paths: list[Path]) -> list[Path]:
     return files
 
 
-def require_exif_times(paths: list[Path]) -> None:
-    """Fail, naming the options to use, when a frame has no EXIF exposure time."""
-    from ..io import read_exif
-
-    missing = [p.name for p in paths if read_exif(p).exposure_time is None]
-    if missing:
-        raise InputError(
-            f"{missing[0]} has no EXIF exposure time"
-            + (f" (nor {len(missing) - 1} other file(s))" if len(missing) > 1 else "")
-            + ": give the times in seconds (--times 1/60,1/15,1/4 or --times-file LIST) or let "
-            "expokit estimate relative times (--estimate-times)")
-
-
 def parse_mask_color(text: str | None, frames: list[np.ndarray]) -> list[np.ndarray] | None:
     """``"0,0,255"`` -> one invalid-pixel mask per frame (None passes through)."""
     if text is None:

@@ -63,7 +63,7 @@ def merge(
 
     Example: expokit merge shots/ -o scene.exr --calibrate debevec --deghost
     """
-    from ..bracket import Bracket, parse_times, times_from_list
+    from ..bracket import Bracket, MissingExposureTimeError, parse_times, times_from_list
     from ..hdr import calibrate as run_calibration
     from ..hdr import dynamic_range
     from ..hdr import merge as run_merge
@@ -87,10 +87,13 @@ def merge(
         from_folder = len(images) == 1 and images[0].is_dir()
         paths, t = times_from_list(times_file, paths, only_listed=from_folder)
     if t is None:
-        if not estimate_times:
-            common.require_exif_times(paths)
-        bracket = Bracket.from_files(paths, estimate=estimate_times,
-                                     negative=common.negative_policy(negative))
+        try:
+            bracket = Bracket.from_files(paths, estimate=estimate_times,
+                                         negative=common.negative_policy(negative))
+        except MissingExposureTimeError as exc:  # the same message, with the CLI's options
+            raise MissingExposureTimeError(
+                exc.missing, "give the times in seconds (--times 1/60,1/15,1/4 or --times-file "
+                "LIST) or let expokit estimate relative times (--estimate-times)") from None
         if estimate_times:
             _report_estimated_times(bracket)
     else:
