@@ -32,7 +32,6 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from scipy.ndimage import maximum_filter1d, minimum_filter1d
 
 from ..errors import InputError
 
@@ -77,6 +76,8 @@ def interval_tables(
     delta = 0.5 / code_max + noise
     half = max(1, int(np.ceil(delta * (grid - 1))))
     size = 2 * half + 1
+    from scipy.ndimage import maximum_filter1d, minimum_filter1d  # here: the CLI loads hdr at start
+
     lo = minimum_filter1d(log_resp, size, axis=0, mode="nearest").astype(np.float32)
     hi = maximum_filter1d(log_resp, size, axis=0, mode="nearest").astype(np.float32)
     v = np.linspace(0.0, 1.0, grid)

@@ -24,7 +24,6 @@ from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
-import scipy.sparse as sp
 
 from .._checks import check_exposure_times, check_number, check_stack, check_unit_range
 from ..color import srgb_to_linear
@@ -189,6 +188,8 @@ def _solve_debevec(
     substituted back (a Schur complement): what is left is a dense ``L x L`` system in ``g``
     alone, the same minimiser as the paper's SVD of the full system at a fraction of the cost.
     """
+    import scipy.sparse as sp  # here, not at import: the CLI loads expokit.hdr at start
+
     n, p = z.shape
     levels = wtab.size
     a = np.where(valid, wtab[z].astype(np.float64) ** 2, 0.0)  # squared row weights
