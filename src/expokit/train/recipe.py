@@ -17,7 +17,7 @@ models. A new learned model adds its recipe module (``train/<model>.py`` definin
 
 Example:
     >>> sorted(RECIPES)
-    ['deepfuse', 'uec']
+    ['ahdr', 'deepfuse', 'uec']
     >>> RECIPES["uec"].summary.split(" ")[0]
     'Train'
 """
@@ -134,6 +134,12 @@ class RecipeResult:
     sha256: str | None = None
 
 
+def _ahdr() -> Recipe:
+    from .ahdr import RECIPE
+
+    return RECIPE
+
+
 def _deepfuse() -> Recipe:
     from .deepfuse import RECIPE
 
@@ -148,6 +154,11 @@ def _uec() -> Recipe:
 
 #: The training recipes, by name: ``expokit train NAME`` for each.
 RECIPES: dict[str, RecipeEntry] = {
+    "ahdr": RecipeEntry(
+        summary="Train AHDR multi-frame HDR reconstruction, alone or with semantic knowledge "
+                "transfer, on simulated dynamic brackets.",
+        example="expokit train ahdr --config configs/ahdr_skt.toml --out runs/ahdr_skt",
+        load=_ahdr),
     "deepfuse": RecipeEntry(
         summary="Train DeepFuse with the MEF-SSIM loss on MEFB pairs (minus Ma 2015) and "
                 "simulated brackets.",
