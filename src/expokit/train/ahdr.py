@@ -210,8 +210,10 @@ class DynamicBracket:
 
 def render_dynamic(radiance: np.ndarray, rng: np.random.Generator, *, size: int,
                    evs: tuple[float, ...] = (-2.0, 0.0, 2.0), ev_jitter: float = 1.0,
-                   shake_px: float = 4.0, max_objects: int = 3) -> DynamicBracket:
-    """Render one dynamic bracket of a random ``size`` crop of ``radiance`` (see the module)."""
+                   shake_px: float = 4.0, max_objects: int = 3, min_objects: int = 0
+                   ) -> DynamicBracket:
+    """Render one dynamic bracket of a random ``size`` crop of ``radiance`` (see the module):
+    ``min_objects..max_objects`` moving objects, shake of up to ``shake_px`` pixels."""
     from ..simulate import random_camera, simulate_bracket
 
     h, w = radiance.shape[:2]
@@ -225,7 +227,7 @@ def render_dynamic(radiance: np.ndarray, rng: np.random.Generator, *, size: int,
     br = simulate_bracket(crop, evs=tuple(e + off for e in evs), camera=random_camera(rng),
                           seed=int(rng.integers(2**31)),
                           shake_px=float(rng.uniform(0.0, shake_px)),
-                          moving_objects=int(rng.integers(0, max_objects + 1)),
+                          moving_objects=int(rng.integers(min_objects, max_objects + 1)),
                           reference_index=1)
     times = np.asarray(br.exposure_times, np.float64)
     hdr = np.clip(br.radiance * np.float32(times[0]), 0.0, 1.0).astype(np.float32)
