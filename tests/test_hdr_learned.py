@@ -23,7 +23,8 @@ TINY = {"features": 4, "growth": 2, "layers": 1, "blocks": 1}  # radius 1+2+1+2+
 
 
 @pytest.fixture(autouse=True)
-def _one_thread():
+def _one_thread(monkeypatch):
+    monkeypatch.setenv("EXPOKIT_THREADS", "1")  # merge_ahdr's default thread count
     old = torch.get_num_threads()
     torch.set_num_threads(1)
     yield
