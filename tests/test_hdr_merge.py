@@ -17,6 +17,7 @@ from expokit.hdr import (
     calibrate_debevec,
     calibrate_robertson,
     invalid_mask,
+    merge_ahdr,
     merge_debevec,
     merge_robertson,
     response_srgb,
@@ -159,7 +160,8 @@ def test_weighting_by_name_or_callable(bracket):
     b = merge_debevec(bracket, TIMES, response="srgb",
                       weighting=lambda z: 1.0 - np.abs(2.0 * z - 1.0))
     np.testing.assert_allclose(a, b, rtol=1e-6)
-    assert MERGERS == {"debevec": merge_debevec, "robertson": merge_robertson}
+    assert MERGERS == {"debevec": merge_debevec, "robertson": merge_robertson,
+                       "ahdr": merge_ahdr}  # the learned one: tests/test_hdr_learned.py
 
 
 def test_threads_do_not_change_the_result(bracket):

@@ -7,12 +7,14 @@ Calibrations, merges and tone-mapping operators come from the library's tables
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
 import typer
 
+from .._methods import keyword_options
 from ..align import ALIGNERS
 from ..errors import InputError
 from ..hdr import CALIBRATORS, MERGERS
@@ -22,6 +24,12 @@ from ._common import app, err, handle_errors
 
 #: ``--calibrate`` choice that calibrates nothing: the camera is taken as linear.
 NO_CALIBRATION = "linear"
+
+#: ``merge``'s flags for merge options: {command parameter: the merge's keyword}. A flag given
+#: for a merge that does not take its keyword is refused (``--deghost`` with ``ahdr``,
+#: ``--model`` with ``debevec``); ``--calibrate`` and ``--curves`` make the ``response``.
+FLAGS = {"calibrate": "response", "curves": "response", "weighting": "weighting",
+         "deghost": "deghost", "mask_color": "mask", "model": "model", "tile": "tile"}
 
 
 @app.command()
@@ -46,7 +54,12 @@ def merge(
     = "shared",
     method: Annotated[str, typer.Option(
         help=f"Merge: {common.method_choices(MERGERS)} (debevec: log-domain average, robertson: "
-        "linear).")] = "debevec",
+        "linear, ahdr: a network for three frames of a moving scene, needs the torch extra and "
+        "no calibration).")] = "debevec",
+    model: Annotated[str | None, typer.Option(
+        help="ahdr: shipped weights name (see expokit models; default ahdr) or a .safetensors "
+             "file.", show_default=False)] = None,
+    tile: Annotated[int, typer.Option(help="ahdr: tile size in pixels (bounds memory).")] = 512,
     weighting: Annotated[str | None, typer.Option(
         help="Weighting: triangle, gaussian, uniform, tent_clipped (default: the method's, "
              "tent_clipped for debevec, gaussian for robertson).")]
@@ -61,7 +74,11 @@ def merge(
 ) -> None:
     """Merge a bracket into a linear HDR radiance map (.exr, .hdr or float .tif).
 
+    An option the chosen merge does not take is refused.
+
     Example: expokit merge shots/ -o scene.exr --calibrate debevec --deghost
+
+    Learned: expokit merge a.jpg b.jpg c.jpg --times 1/400,1/100,1/25 --method ahdr -o x.exr
     """
     from ..bracket import Bracket, MissingExposureTimeError, parse_times, times_from_list
     from ..hdr import calibrate as run_calibration
@@ -77,9 +94,12 @@ def merge(
     if curves not in ("shared", "separate"):
         raise InputError(f"--curves {curves!r}: choose shared or separate")
     common.check_method("--method", method, MERGERS)
+    takes = set(keyword_options(MERGERS[method]) or ())
+    merging = common.method_options(ctx, method, MERGERS[method], FLAGS)  # refuses given flags
+    for keyword in ("response", "deghost", "mask"):  # set below from the flags' values
+        merging.pop(keyword, None)
     calibration = common.method_options(ctx, calibrate, CALIBRATORS.get(calibrate),
                                  {"curves": "channels"})
-    merging = common.method_options(ctx, method, MERGERS[method], {"weighting": "weighting"})
     t = parse_times(times, len(paths), name="--times")
     if times_file is not None:
         if t is not None:
@@ -100,15 +120,24 @@ def merge(
         bracket = Bracket(common.read_frames(paths, negative), t, paths)
     frames = common.maybe_align(list(bracket.images), list(bracket.paths), align)  # type: ignore
     mask = common.parse_mask_color(mask_color, frames)
-    response = None
-    with err.status(f"calibrating ({calibrate})"):
-        if calibrate != NO_CALIBRATION:
-            response = run_calibration(frames, bracket.exposure_times, calibrate,  # type: ignore
-                                       mask=mask, **calibration)
-    with err.status(f"merging ({method})"):
+    if "response" in takes:
+        response = None
+        with err.status(f"calibrating ({calibrate})"):
+            if calibrate != NO_CALIBRATION:
+                response = run_calibration(
+                    frames, bracket.exposure_times, calibrate,  # type: ignore[arg-type]
+                    mask=mask, **calibration)
+        merging["response"] = response
+    if "mask" in takes:
+        merging["mask"] = mask
+    if "deghost" in takes:
+        merging["deghost"] = "reference" if deghost else None
+    # a tiled (learned) merge shows its own progress bar over tiles, which a spinner would hide
+    busy = (contextlib.nullcontext() if "tile" in takes
+            else err.status(f"merging ({method})"))
+    with busy:
         radiance = run_merge(frames, bracket.exposure_times, method,  # type: ignore[arg-type]
-                             response=response, mask=mask,
-                             deghost="reference" if deghost else None, **merging)
+                             **merging)
     write_image(output, radiance, inputs=paths)
     dr = dynamic_range(radiance)
     err.print(f"wrote {output} ({radiance.shape[1]}x{radiance.shape[0]}, {len(paths)} "

@@ -2,6 +2,8 @@
 
 The OpenCV stage vocabulary: calibrate (:func:`calibrate_debevec`, :func:`calibrate_robertson`)
 -> merge (:func:`merge_debevec`, :func:`merge_robertson`) -> tone map (``expokit.tonemap``).
+:func:`merge_ahdr` merges three frames of a moving scene with a learned network instead (no
+calibration; torch is imported when it runs, so this package imports without it).
 Inputs are display-referred brackets (uint8 / uint16 code values, float in [0, 1]) with
 exposure times in seconds; responses are inverse camera responses ``(L, C)`` (relative
 exposure per code level); merged radiance is linear float32 >= 0 in relative units.
@@ -23,6 +25,7 @@ import numpy as np
 
 from .._methods import dispatch
 from .deghost import DEGHOSTERS, Deghost
+from .learned import merge_ahdr
 from .masks import invalid_mask
 from .merge import MERGERS, SATURATIONS, ResponseName, Saturation, merge_debevec, merge_robertson
 from .response import (
@@ -55,7 +58,7 @@ CALIBRATORS: dict[str, Callable[..., np.ndarray]] = {
 }
 
 #: Names accepted by :func:`merge` (the CLI's ``merge --method`` choices).
-MergeMethod = Literal["debevec", "robertson"]
+MergeMethod = Literal["debevec", "robertson", "ahdr"]
 
 
 def calibrate(images: Sequence[np.ndarray], exposure_times: Sequence[float],
@@ -77,8 +80,10 @@ def merge(images: Sequence[np.ndarray], exposure_times: Sequence[float],
     """Linear radiance, float32 ``(H, W, C)`` >= 0, merged by a method of :data:`MERGERS`.
 
     Takes what :func:`merge_debevec` takes; ``options`` (``response``, ``weighting``,
-    ``mask``, ``deghost``...) are checked against the chosen method's signature, so a
-    misspelled one is an :class:`~expokit.errors.InputError`, not ignored.
+    ``mask``, ``deghost``... for the classical merges; ``model``, ``tile``... for
+    ``"ahdr"``, see :func:`merge_ahdr`) are checked against the chosen method's signature, so
+    a misspelled one (or one the method does not take) is an
+    :class:`~expokit.errors.InputError`, not ignored.
     """
     return dispatch(MERGERS, method, "merge method", (images, exposure_times), options)
 
@@ -104,6 +109,7 @@ __all__ = [
     "get_weighting",
     "invalid_mask",
     "merge",
+    "merge_ahdr",
     "merge_debevec",
     "merge_robertson",
     "response_linear",

@@ -42,6 +42,7 @@ from ._util import (
     log_response,
 )
 from .deghost import Deghost, check_deghost, consistency, interval_tables
+from .learned import merge_ahdr
 from .response import response_linear, response_srgb
 from .weighting import Weighting, WeightingFunction, get_weighting, weight_table
 
@@ -490,8 +491,10 @@ def merge_robertson(
                   threads=threads, log_domain=False, who="merge_robertson")
 
 
-#: Radiance merges by name (the CLI's ``--method`` choices).
+#: Radiance merges by name (the CLI's ``--method`` choices). ``"ahdr"`` is learned: three
+#: frames, needs the torch extra (:mod:`expokit.hdr.learned`).
 MERGERS: dict[str, Callable[..., np.ndarray]] = {
     "debevec": merge_debevec,
     "robertson": merge_robertson,
+    "ahdr": merge_ahdr,
 }
