@@ -133,9 +133,8 @@ def slic_masks(x: Tensor, segments: int, compactness: float = 10.0) -> Tensor:
         keep = order[:segments]
         remap = np.full(int(labels.max()) + 1, 0, np.int64)
         remap[keep] = np.arange(keep.size)
-        for j in range(keep.size):
+        for j in range(keep.size):  # labels beyond the kept ones map to 0 (the largest)
             out[i, j] = remap[labels] == j
-        out[i, 0] += np.isin(labels, order[segments:])
     return torch.from_numpy(out).to(x.device, x.dtype)
 
 
@@ -414,9 +413,9 @@ def soft_histograms(x: Tensor, masks: Tensor, *, bins: int = HIST_BINS,
     kernel values are weighted by the segment mask and summed over pixels (Eq. 8), then divided
     by the segment's area so that the histogram does not depend on the segment's size.
 
-    >>> h = soft_histograms(torch.full((1, 3, 4, 4), 0.5), torch.ones(1, 1, 4, 4))
-    >>> tuple(h.shape), round(float(h[0, 0, 0].max()), 4)
-    ((1, 1, 3, 32), 1.0)
+    >>> h = soft_histograms(torch.full((1, 3, 4, 4), 10.5 / 32), torch.ones(1, 1, 4, 4))
+    >>> tuple(h.shape), int(h[0, 0, 0].argmax()), round(float(h[0, 0, 0].max()), 4)
+    ((1, 1, 3, 32), 10, 1.0)
     """
     b, c, h, w = x.shape
     centres = HIST_RANGE * (torch.arange(bins, device=x.device, dtype=x.dtype) + 0.5) / bins
@@ -479,6 +478,9 @@ class VGG19Features(nn.Module):
             raise InputError(f"{p} is not a PyTorch state dict ({type(exc).__name__})") from None
         if isinstance(state, dict) and "state_dict" in state:
             state = state["state_dict"]
+        if not isinstance(state, dict):
+            raise InputError(f"{p} is not a VGG19 state dict (it holds a "
+                             f"{type(state).__name__})")
         feats = {k[len("features."):]: v for k, v in dict(state).items()
                  if k.startswith("features.")}
         try:
