@@ -373,3 +373,44 @@ def test_recipe_without_data_is_a_clear_error(tmp_path):
     write_image(tmp_path / "hdr_cc0" / "gamma.exr", _radiance_map(0))
     with pytest.raises(MissingResourceError, match=r"lab\.exr is absent"):
         prepare_data(load_train_config(None, _overrides(tmp_path)))
+
+
+class _ScriptedPrior(torch.nn.Module):
+    """A TorchScript prior obeying the contract: pooled images, two soft masks."""
+
+    def forward(self, x: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
+        f = torch.nn.functional
+        feats = [f.avg_pool2d(x, 2), f.avg_pool2d(x, 4), f.avg_pool2d(x, 8),
+                 f.avg_pool2d(x, 16)]
+        grey = x.mean(1, keepdim=True)
+        return feats, torch.cat([grey, 1.0 - grey], dim=1)
+
+
+@pytest.mark.parametrize("variant", [
+    {"transfer.prior": "none"},
+    {"transfer.prior": "torchscript"},
+    {"transfer.content": False, "transfer.skam": False},
+    {"transfer.color": False, "transfer.ramp": 0.0},
+])
+def test_recipe_priors_and_ablations_train(data_root, tmp_path, variant):
+    if variant.get("transfer.prior") == "torchscript":
+        path = tmp_path / "prior.pt"
+        torch.jit.save(torch.jit.script(_ScriptedPrior()), str(path))
+        variant = {**variant, "transfer.prior_path": str(path)}
+    over = _overrides(data_root, **{"transfer.enabled": True, "loop.steps": 1,
+                                    "loop.val_every": 1, **variant})
+    res = rc.run_recipe("ahdr", None, tmp_path / "run", overrides=over, progress=False)
+    assert res.train.step == 1 and math.isfinite(res.train.val["psnr_mu"])
+    loss = float((tmp_path / "run" / "log.csv").read_text().splitlines()[1].split(",")[1])
+    assert math.isfinite(loss) and loss > 0
+    state = _state(tmp_path / "run")
+    assert any(k.startswith("skam.") for k in state) == variant.get("transfer.skam", True)
+    assert any(k.startswith("spgrm.fpn.") for k in state) == (
+        variant.get("transfer.prior") != "none")
+
+
+def test_torchscript_prior_needs_a_path():
+    with pytest.raises(InputError, match="prior_path"):
+        load_train_config(None, {"transfer.enabled": True, "transfer.prior": "torchscript"})
+    with pytest.raises(InputError, match="'classical', 'torchscript' or 'none'"):
+        load_train_config(None, {"transfer.prior": "fastsam"})
