@@ -23,17 +23,18 @@ WEIGHTS = ROOT / "src" / "expokit" / "models" / "weights"
 
 
 def test_table_lists_the_models_and_reading_it_needs_no_torch():
-    assert sorted(rc.RECIPES) == ["deepfuse", "uec"]
+    assert sorted(rc.RECIPES) == ["ahdr", "deepfuse", "uec"]
     for name, entry in rc.RECIPES.items():
         assert entry.load().name == name and entry.summary and name in entry.example
     code = ("import sys, expokit.train as t; names = sorted(t.RECIPES); "
             "print(names, 'torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "['deepfuse', 'uec'] False"
+    assert out.stdout.strip() == "['ahdr', 'deepfuse', 'uec'] False"
 
 
 def test_unknown_recipe_and_missing_config_are_clear_errors(tmp_path):
-    with pytest.raises(InputError, match="no training recipe called 'deepfuze'.*deepfuse, uec"):
+    with pytest.raises(InputError,
+                       match="no training recipe called 'deepfuze'.*ahdr, deepfuse, uec"):
         rc.get_recipe("deepfuze")
     with pytest.raises(InputError, match="does not exist.*configs/uec.toml"):
         rc.run_recipe("uec", tmp_path / "none.toml", tmp_path / "run")
@@ -68,6 +69,24 @@ def test_shipped_configs_and_weight_records_load(name, files):
         assert isinstance(cfg, cls)
     # the shipped TOML files are the defaults; the records differ only where a run said so
     assert shipped[0] == cls()
+
+
+def test_ahdr_configs_differ_only_in_transfer():
+    # configs/ahdr_skt.toml says it is the fair comparison of configs/ahdr.toml: same model,
+    # data, steps and seed; its transfer section is the documented defaults, switched on
+    from expokit.train.ahdr import TransferConfig
+
+    alone = rc.load_run_config("ahdr", ROOT / "configs" / "ahdr.toml")
+    skt = rc.load_run_config("ahdr", ROOT / "configs" / "ahdr_skt.toml")
+    assert alone.transfer == TransferConfig()
+    assert skt.transfer == TransferConfig(enabled=True)
+    assert (skt.model, skt.data, skt.loop) == (alone.model, alone.data, alone.loop)
+    assert alone.data == rc.get_recipe("ahdr").config_cls().data
+    # the model size the configs' comment states: 91,331 parameters (counted by hand in
+    # tests/test_ahdr.py)
+    model = rc.get_recipe("ahdr").build_model(alone)
+    assert sum(p.numel() for p in model.parameters()) == 91331
+    assert model.spgrm is None and rc.get_recipe("ahdr").build_model(skt).spgrm is not None
 
 
 # --- a toy recipe: the runner knows no model by name and resumes bit-exactly -----------------
