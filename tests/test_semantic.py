@@ -174,9 +174,6 @@ def test_slic_masks_two_colour_image_follows_the_colours():
     assert set(halves) == {(True, False), (False, True)}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: slic_masks counts the pixels of dropped SLIC regions twice in mask 0 (remap sends "
-    "them to 0 and the isin line adds them again)"))
 @pytest.mark.parametrize("segments", [3, 8])
 def test_slic_masks_when_slic_returns_more_regions_than_asked(segments):
     from skimage.segmentation import slic
@@ -431,9 +428,6 @@ def test_vgg19_features_bad_files(tmp_path, vgg_file):
     assert VGG19Features(nested)(torch.rand(1, 3, 16, 16)).shape == (1, 512, 1, 1)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: VGG19Features calls dict(state) on whatever torch.load returns; a file holding a "
-    "tensor or a list raises TypeError/ValueError instead of InputError"))
 def test_vgg19_features_file_that_is_not_a_dict(tmp_path):
     path = tmp_path / "tensor.pth"
     torch.save(torch.zeros(3), path)
