@@ -414,3 +414,47 @@ def test_torchscript_prior_needs_a_path():
         load_train_config(None, {"transfer.enabled": True, "transfer.prior": "torchscript"})
     with pytest.raises(InputError, match="'classical', 'torchscript' or 'none'"):
         load_train_config(None, {"transfer.prior": "fastsam"})
+
+
+def _kalantari_scene(folder: Path, radiance: np.ndarray, evs=(-2.0, 0.0, 2.0)) -> None:
+    """A scene in Kalantari's layout: three 16-bit TIFFs (gamma 2.2 of radiance * 2**EV,
+    clipped), exposure.txt in EV, HDRImg.hdr."""
+    for i, ev in enumerate(evs):
+        code = np.clip(radiance * 2.0**ev, 0.0, 1.0) ** (1 / 2.2)
+        write_image(folder / f"{i}.tif", np.round(code * 65535).astype(np.uint16))
+    (folder / "exposure.txt").write_text("\n".join(f"{e:g}" for e in evs) + "\n")
+    write_image(folder / "HDRImg.hdr", radiance)
+
+
+def test_real_scenes_in_kalantari_layout_join_the_training_pool(data_root, tmp_path):
+    from expokit.train.ahdr import load_real_scenes
+
+    rad = _radiance_map(11, 40, 40) * 0.25
+    _kalantari_scene(tmp_path / "Training" / "001", rad)
+    [(frames, times, gt)] = load_real_scenes(tmp_path / "Training", "kalantari")
+    # times relative to the shortest (2**-2), ground truth in the shortest frame's units
+    assert times.tolist() == [1.0, 4.0, 16.0]
+    assert np.allclose(gt, np.clip(rad * 0.25, 0, 1), rtol=1e-2, atol=1e-6)
+    # where the reference frame is not clipped, its linearised value / t_rel is the truth
+    ref_lin = frames[1] ** 2.2 / times[1]
+    ok = frames[1] < 0.95
+    assert np.allclose(ref_lin[ok], gt[ok], rtol=2e-2, atol=2e-4)
+
+    over = _overrides(data_root, **{"data.scenes_root": str(tmp_path / "Training"),
+                                    "data.real_fraction": 1.0})
+    cfg = load_train_config(None, over)
+    data = prepare_data(cfg)
+    assert len(data.real) == 1 and "kalantari" in data.sources[-1]
+    x, y, _ = RECIPE.make_batch_fn(cfg, data)(0, np.random.default_rng(0))
+    # every crop comes from the real scene: its linear channels / t equal the truth
+    lin = x[:, 1, 3:]
+    ok = x[:, 1, :3] < 0.95
+    assert torch.allclose(lin[ok], y[ok], rtol=2e-2, atol=2e-4)
+    # a simulated-only config draws no extra random numbers: same batches as before
+    base = load_train_config(None, _overrides(data_root))
+    d0 = prepare_data(base)
+    no_real = dataclasses.replace(data, real=[])
+    assert torch.equal(RECIPE.make_batch_fn(base, d0)(0, np.random.default_rng(3))[0],
+                       RECIPE.make_batch_fn(cfg, no_real)(0, np.random.default_rng(3))[0])
+    with pytest.raises(InputError, match="scenes_layout"):
+        load_train_config(None, _overrides(data_root, **{"data.scenes_layout": "x"}))

@@ -92,6 +92,12 @@ class DataConfig:
         shake_px: maximum camera-shake translation of the non-reference frames.
         max_objects: moving objects per bracket, drawn from 0..max_objects.
         val_size: side of the validation brackets.
+        scenes_root: optional real training scenes in the Kalantari 2017 or Tel et al. layout
+            (:func:`expokit.datasets.load_hdr_scenes`, e.g. Kalantari's ``Training`` folder),
+            added to the simulated pool; their ground truth ``HDRImg.hdr`` is taken to be in
+            the units of the frame with time 1 (``2 ** 0``), as the authors' loaders use it.
+        scenes_layout: ``"kalantari"`` or ``"tel"``.
+        real_fraction: with ``scenes_root``, the share of training crops taken from it.
     """
 
     data_root: str = ""
@@ -104,8 +110,16 @@ class DataConfig:
     shake_px: float = 4.0
     max_objects: int = 3
     val_size: int = 256
+    scenes_root: str = ""
+    scenes_layout: str = "kalantari"
+    real_fraction: float = 0.5
 
     def __post_init__(self) -> None:
+        if self.scenes_layout not in ("kalantari", "tel"):
+            raise InputError(f"data.scenes_layout must be 'kalantari' or 'tel', got "
+                             f"{self.scenes_layout!r}")
+        if not 0.0 <= self.real_fraction <= 1.0:
+            raise InputError(f"data.real_fraction must be in [0, 1], got {self.real_fraction}")
         if self.patch < 16 or self.patch % 16:
             raise InputError(f"data.patch must be a multiple of 16, got {self.patch}")
         if self.size < self.patch:
@@ -276,6 +290,26 @@ class TrainData:
     times: np.ndarray  # (K, 3) relative to the shortest
     hdr: np.ndarray  # (K, S, S, 3) float32
     val: list[tuple[str, DynamicBracket]]
+    real: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=list)
+    """Real scenes: frames float32 ``(3, H, W, 3)`` in [0, 1], times relative to the shortest,
+    ground truth ``(H, W, 3)`` in the shortest frame's units, clipped to [0, 1]."""
+
+
+def load_real_scenes(folder: str | Path, layout: str) -> list[tuple[np.ndarray, np.ndarray,
+                                                                    np.ndarray]]:
+    """A Kalantari/Tel-layout folder as training triples (see :attr:`TrainData.real`)."""
+    from ..datasets import load_hdr_scenes, read_hdr_scene
+
+    out = []
+    for scene in load_hdr_scenes(folder, layout=layout):  # type: ignore[arg-type]
+        sample = read_hdr_scene(scene)
+        if sample.frames.shape[0] != AHDR.FRAMES or sample.frames.shape[-1] != 3:
+            raise InputError(f"scene {scene.folder}: AHDR trains on three RGB frames, got "
+                             f"{sample.frames.shape[0]} of {sample.frames.shape[-1]} channels")
+        t = sample.exposure_times
+        gt = np.clip(sample.radiance * np.float32(t[0]), 0.0, 1.0).astype(np.float32)
+        out.append((sample.frames, (t / t[0]).astype(np.float32), gt))
+    return out
 
 
 def prepare_data(cfg: AHDRTrainConfig) -> TrainData:
@@ -301,8 +335,11 @@ def prepare_data(cfg: AHDRTrainConfig) -> TrainData:
     val = held_out_brackets(root, VAL_SCENES, size=d.val_size, seed=12345, evs=d.evs,
                             ev_jitter=d.ev_jitter, shake_px=d.shake_px,
                             max_objects=d.max_objects)
+    real = load_real_scenes(d.scenes_root, d.scenes_layout) if d.scenes_root else []
+    if real:
+        sources.append(f"{d.scenes_root} ({len(real)} {d.scenes_layout}-layout scenes)")
     return TrainData(sources, np.stack(frames), np.stack(times).astype(np.float32),
-                     np.stack(hdrs), val)
+                     np.stack(hdrs), val, real)
 
 
 def make_batch_fn(data: TrainData, cfg: AHDRTrainConfig):  # noqa: ANN201
@@ -314,11 +351,21 @@ def make_batch_fn(data: TrainData, cfg: AHDRTrainConfig):  # noqa: ANN201
     def batch_fn(step: int, rng: np.random.Generator) -> tuple[Tensor, Tensor, Tensor]:
         xs, ys = [], []
         for _ in range(bsz):
-            k = int(rng.integers(len(data.frames)))
-            s = data.frames.shape[2]
-            y0, x0 = (int(v) for v in rng.integers(0, s - p + 1, size=2))
-            f = data.frames[k, :, y0:y0 + p, x0:x0 + p].astype(np.float32) / 255.0
-            g = data.hdr[k, y0:y0 + p, x0:x0 + p]
+            # Only a config with real scenes draws this number: simulated-only runs keep the
+            # random stream they were trained with.
+            if data.real and rng.random() < cfg.data.real_fraction:
+                frames_k, times_k, hdr_k = data.real[int(rng.integers(len(data.real)))]
+                h, w = hdr_k.shape[:2]
+                y0, x0 = int(rng.integers(0, h - p + 1)), int(rng.integers(0, w - p + 1))
+                f = frames_k[:, y0:y0 + p, x0:x0 + p]
+                g = hdr_k[y0:y0 + p, x0:x0 + p]
+            else:
+                k = int(rng.integers(len(data.frames)))
+                s = data.frames.shape[2]
+                y0, x0 = (int(v) for v in rng.integers(0, s - p + 1, size=2))
+                f = data.frames[k, :, y0:y0 + p, x0:x0 + p].astype(np.float32) / 255.0
+                g = data.hdr[k, y0:y0 + p, x0:x0 + p]
+                times_k = data.times[k]
             if rng.random() < 0.5:
                 f, g = f[:, :, ::-1], g[:, ::-1]
             if rng.random() < 0.5:
@@ -326,7 +373,7 @@ def make_batch_fn(data: TrainData, cfg: AHDRTrainConfig):  # noqa: ANN201
             if rng.random() < 0.5:
                 f, g = f.transpose(0, 2, 1, 3), g.transpose(1, 0, 2)
             frames = torch.from_numpy(np.ascontiguousarray(f)).permute(0, 3, 1, 2)
-            xs.append(ahdr_inputs(frames[None], torch.from_numpy(data.times[k])[None])[0])
+            xs.append(ahdr_inputs(frames[None], torch.from_numpy(times_k)[None])[0])
             ys.append(torch.from_numpy(np.ascontiguousarray(g)).permute(2, 0, 1))
         weight = min(1.0, (step + 1) / ramp_steps) if ramp_steps > 0 else 1.0
         return torch.stack(xs), torch.stack(ys), torch.tensor(weight, dtype=torch.float32)
@@ -454,8 +501,9 @@ def _data_record(cfg: AHDRTrainConfig, data: TrainData) -> dict[str, Any]:
            f"ORM + semantic knowledge transfer (prior {t.prior}, content {t.content}, "
            f"color {t.color}, SKAM {t.skam})")
     return {
-        "summary": (f"{len(data.frames)} simulated dynamic brackets ({cfg.data.evs} EV, shake, "
-                    f"moving objects) from {len(data.sources)} CC0 radiance maps "
+        "summary": (f"{len(data.frames)} simulated dynamic brackets "
+                    f"({'/'.join(f'{e:+g}' for e in cfg.data.evs)} EV, camera shake, moving "
+                    f"objects) from {len(data.sources)} CC0 radiance maps "
                     f"(hdr_cc0_more minus {len(TEST_SCENES)} test and {len(VAL_SCENES)} "
                     f"validation scenes, plus hdr_cc0); {how}"),
         "radiance_maps": data.sources,
