@@ -3,7 +3,8 @@ knowledge transfer, ablations, and the classical Debevec merge with deghosting.
 
     python benchmarks/quality_hdr.py [--data DIR] [--run LABEL=RUN_DIR ...] [--size 384]
                                      [--per-scene 2] [--threads 2] [--csv per_bracket.csv]
-                                     [--no-timing] [--scenes DIR [--layout kalantari|tel]]
+                                     [--no-timing] [--no-paper-width]
+                                     [--scenes DIR [--layout kalantari|tel]]
 
 Scenes: the 8 radiance maps of ``expokit.train.ahdr.TEST_SCENES`` (``hdr_cc0_more``), which
 no shipped weights were trained or validated on. Each gives ``--per-scene`` brackets rendered
@@ -31,8 +32,10 @@ output divided by the shortest exposure time, in the file's units ``2 ** EV``), 
 
 Metrics (``expokit.metrics``): PSNR-mu, PSNR-L, SSIM-mu (``normalize="none"``) and PU21-PSNR
 (``pu21_psnr``, the stand-in for HDR-VDP-2). Prints a markdown table, whether the issue's
-targets are met, and the CPU time of a 1-megapixel three-frame reconstruction for each model
-(``--threads`` threads, median of 3 after a warm-up).
+targets are met, each row's per-bracket PSNR-mu difference to AHDR trained alone (mean, standard
+error, how many brackets it wins), and the CPU time of a 1-megapixel three-frame
+reconstruction for each model and for the paper-width network (``--threads`` threads, median
+of 3 after a warm-up).
 """
 
 from __future__ import annotations
@@ -157,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--csv", type=Path, default=None)
     ap.add_argument("--no-timing", action="store_true")
+    ap.add_argument("--no-paper-width", action="store_true",
+                    help="skip timing the paper-width network (about 2 minutes)")
     ap.add_argument("--scenes", type=Path, default=None,
                     help="a Kalantari/Tel-layout folder to evaluate instead of simulated scenes")
     ap.add_argument("--layout", default="kalantari", choices=("kalantari", "tel"))
@@ -209,6 +214,16 @@ def main(argv: list[str] | None = None) -> int:
         means[label] = m
         print(f"| {label} | {m['psnr_mu']:.2f} | {m['psnr_l']:.2f} | {m['ssim_mu']:.4f} | "
               f"{m['pu21_psnr']:.2f} |")
+    base = "AHDR (ahdr)"
+    if base in rows:
+        print(f"\nPSNR-mu per bracket minus {base} (mean +- standard error, brackets better):")
+        for label, vals in rows.items():
+            if label == base:
+                continue
+            d = np.array([v["psnr_mu"] - b["psnr_mu"] for v, b in zip(vals, rows[base],
+                                                                       strict=True)])
+            se = float(d.std(ddof=1) / np.sqrt(d.size)) if d.size > 1 else float("nan")
+            print(f"  {label}: {d.mean():+.2f} +- {se:.2f} dB, {(d > 0).sum()} of {d.size}")
     deb = means["Debevec + deghost (oracle scale)"]["psnr_mu"]
     alone, skt = means.get("AHDR (ahdr)"), means.get("AHDR (ahdr_skt)")
     if alone and skt:
@@ -231,6 +246,13 @@ def main(argv: list[str] | None = None) -> int:
         for label, model in models:
             n = sum(p.numel() for p in model.parameters())
             print(f"  {label} ({n:,} parameters): {time_1mp(model, args.threads):.2f} s")
+        if not args.no_paper_width:
+            from expokit.models.ahdr import AHDR
+
+            paper = AHDR().eval()  # untrained: the time does not depend on the weights
+            n = sum(p.numel() for p in paper.parameters())
+            print(f"  AHDR at the paper's width (64 / 32, {n:,} parameters, untrained): "
+                  f"{time_1mp(paper, args.threads):.2f} s")
     return 0
 
 

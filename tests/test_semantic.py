@@ -353,6 +353,25 @@ def test_torchscript_prior_contract(tmp_path):
             TorchScriptPrior(path)(x)
 
 
+def test_torch_export_archive_prior(tmp_path):
+    """A .pt2 archive (torch.export, TorchScript's successor) with dynamic shapes works the
+    same; a .pt2 that is not one is an InputError."""
+    auto = torch.export.Dim.AUTO
+    program = torch.export.export(_Contract(), (torch.rand(2, 3, 32, 32),),
+                                  dynamic_shapes=({0: auto, 2: auto, 3: auto},))
+    path = tmp_path / "prior.pt2"
+    torch.export.save(program, str(path))
+    x = torch.rand(3, 3, 32, 48)
+    feats, masks = TorchScriptPrior(path)(x)
+    assert [tuple(f.shape[2:]) for f in feats] == [(32 // s, 48 // s) for s in PRIOR_STRIDES]
+    assert torch.allclose(feats[1], F.avg_pool2d(x, 4))
+    assert torch.allclose(masks[:, 1], 1 - x.mean(1))
+    bad = tmp_path / "bad.pt2"
+    bad.write_text("not an archive")
+    with pytest.raises(InputError, match="torch.export"):
+        TorchScriptPrior(bad)
+
+
 # --- VGG19 and the content loss ------------------------------------------------------------------
 VGG19_E = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M",
            512, 512, 512, 512, "M")  # Simonyan & Zisserman (2015), Table 1, column E

@@ -74,7 +74,7 @@ def _learned(frames: list[np.ndarray], truth: np.ndarray, out: Path, say: Any,
 
 def _dynamic_hdr(truth: np.ndarray, out: Path, say: Any, written: dict[str, Path]
                  ) -> tuple[np.ndarray, str]:
-    """A -2/0/+2 EV bracket (the issue's default) with camera shake and two moving objects, merged by AHDR (with
+    """A -2/0/+2 EV bracket with camera shake and two moving objects, merged by AHDR (with
     semantic knowledge transfer) and by Debevec with deghosting; both scored against the
     scene's true radiance (PSNR-mu, in the units of the shortest frame)."""
     from .hdr import calibrate_debevec, merge, merge_ahdr

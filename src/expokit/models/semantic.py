@@ -182,7 +182,8 @@ def _check_prior_input(x: Tensor) -> None:
 
 
 class TorchScriptPrior:
-    """A semantic prior from a user's TorchScript file (e.g. FastSAM wrapped to the contract).
+    """A semantic prior from a user's TorchScript file or ``torch.export`` archive (``.pt2``,
+    saved with dynamic batch, height and width), e.g. FastSAM wrapped to the contract.
 
     The scripted module takes ``(B, 3, H, W)`` float in [0, 1] and returns a tuple
     ``(features, masks)``: a list of four tensors at strides 2, 4, 8, 16 and masks
@@ -190,7 +191,8 @@ class TorchScriptPrior:
     under ``torch.no_grad()``; its output is checked on the first call.
 
     Args:
-        path: the ``.pt`` / ``.ts`` TorchScript file (``torch.jit.save``).
+        path: the ``.pt`` / ``.ts`` TorchScript file (``torch.jit.save``) or a ``.pt2``
+            ``torch.export.save`` archive.
         device: where to run it.
 
     Raises:
@@ -207,16 +209,29 @@ class TorchScriptPrior:
                 "segmentation backbone (see docs/hdr_learned.md), or use the default "
                 "prior = \"classical\", which needs no file"
             )
-        try:
-            module = torch.jit.load(str(p), map_location=device)
-        except Exception as exc:  # noqa: BLE001 - any load failure means: not TorchScript
-            raise InputError(
-                f"{p} is not a TorchScript file ({type(exc).__name__}: "
-                f"{str(exc).splitlines()[0] if str(exc) else ''}); export the backbone with "
-                "torch.jit.script/trace to the contract in docs/hdr_learned.md (a FastSAM "
-                ".pt checkpoint is an ultralytics pickle and must be wrapped first)"
-            ) from None
-        self.module = module.eval()
+        if p.suffix == ".pt2":
+            # torch.export archive (TorchScript is deprecated from torch 2.13 on): export the
+            # backbone with dynamic batch, height and width (torch.export.Dim.AUTO).
+            try:
+                module = torch.export.load(str(p)).module().to(device)
+            except Exception as exc:  # noqa: BLE001 - any load failure: not an export archive
+                raise InputError(
+                    f"{p} is not a torch.export archive ({type(exc).__name__}); save the "
+                    "backbone with torch.export.save (docs/hdr_learned.md)") from None
+        else:
+            try:
+                module = torch.jit.load(str(p), map_location=device)
+            except Exception as exc:  # noqa: BLE001 - any load failure means: not TorchScript
+                raise InputError(
+                    f"{p} is not a TorchScript file ({type(exc).__name__}: "
+                    f"{str(exc).splitlines()[0] if str(exc) else ''}); export the backbone "
+                    "with torch.jit.script/trace, or torch.export.save to a .pt2 file, to the "
+                    "contract in docs/hdr_learned.md (a FastSAM .pt checkpoint is an "
+                    "ultralytics pickle and must be wrapped first)"
+                ) from None
+        if p.suffix != ".pt2":  # an exported program has no train/eval switch (it is frozen)
+            module = module.eval()
+        self.module = module
         for q in self.module.parameters():
             q.requires_grad_(False)
         self.path = p
