@@ -96,7 +96,7 @@ def test_classical_merges_refuse_the_learned_options(files, tmp_path, flag):
 def test_merge_ahdr_unknown_model_and_frame_count(files, tmp_path):
     proc = merge(files, tmp_path / "x.exr", "--method", "ahdr", "--model", "ahdr_big")
     assert proc.returncode == 2
-    assert "'ahdr_big' is neither a shipped AHDR weights name (ahdr, ahdr_skt" in proc.stderr
+    assert "'ahdr_big' is neither a shipped AHDR weights name (ahdr_skt, ahdr" in proc.stderr
     proc = run_cli("merge", *files["shots"][:2], "--times", "1/64,1/8", "-o",
                    tmp_path / "x.exr", "--method", "ahdr", "--model", files["tiny"])
     assert proc.returncode == 2
@@ -116,14 +116,14 @@ def test_merge_ahdr_without_torch_exits_3(files, tmp_path, monkeypatch):
 def test_models_lists_shipped_ahdr_weights_and_merge_uses_them(files, tmp_path, monkeypatch):
     shipped = tmp_path / "weights"  # a stand-in for the package's weights folder
     net = AHDR.from_pretrained(path=files["half"])
-    export_weights(net, shipped / "ahdr", name="ahdr", architecture=net.architecture,
+    export_weights(net, shipped / "ahdr_skt", name="ahdr_skt", architecture=net.architecture,
                    data="simulated dynamic brackets", scores={"psnr_mu": 38.5})
     monkeypatch.setattr(zoo, "WEIGHTS_DIR", shipped)
     proc = run_cli("models")
     assert proc.returncode == 0, proc.stderr
-    assert "ahdr.safetensors" in proc.stdout and "psnr_mu 38.5" in proc.stdout
-    assert "ahdr trained on: simulated dynamic brackets" in proc.stdout
+    assert "ahdr_skt.safetensors" in proc.stdout and "psnr_mu 38.5" in proc.stdout
+    assert "ahdr_skt trained on: simulated dynamic brackets" in proc.stdout
     out = tmp_path / "default.exr"
-    proc = merge(files, out, "--method", "ahdr")  # no --model: the shipped "ahdr"
+    proc = merge(files, out, "--method", "ahdr")  # no --model: the shipped "ahdr_skt"
     assert proc.returncode == 0, proc.stderr
     np.testing.assert_allclose(read_image(out), 32.0, rtol=1e-6)

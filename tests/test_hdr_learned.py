@@ -125,7 +125,7 @@ def test_bad_inputs_are_refused():
 
 def test_model_by_name_path_or_instance(tmp_path, monkeypatch):
     net, frames, times = _net(3), _frames(16, 20), [1.0, 4.0, 16.0]
-    with pytest.raises(InputError, match=r"'nope' is neither .*\(ahdr, ahdr_skt"):
+    with pytest.raises(InputError, match=r"'nope' is neither .*\(ahdr_skt, ahdr"):
         merge_ahdr(frames, times, model="nope")
     export_weights(net, tmp_path / "mine", name="ahdr", architecture=net.architecture)
     expected = merge_ahdr(frames, times, model=net)
@@ -135,7 +135,7 @@ def test_model_by_name_path_or_instance(tmp_path, monkeypatch):
         merge_ahdr(frames, times, model=tmp_path / "absent.safetensors")
     # shipped names resolve in the package's weights folder (here a stand-in), loaded once
     shipped = tmp_path / "shipped"
-    export_weights(net, shipped / "ahdr", name="ahdr", architecture=net.architecture)
+    export_weights(net, shipped / "ahdr_skt", name="ahdr_skt", architecture=net.architecture)
     monkeypatch.setattr(zoo, "WEIGHTS_DIR", shipped)
     loads = []
     real = AHDR.from_pretrained.__func__
@@ -146,9 +146,9 @@ def test_model_by_name_path_or_instance(tmp_path, monkeypatch):
 
     monkeypatch.setattr(AHDR, "from_pretrained", classmethod(counting))
     np.testing.assert_array_equal(merge_ahdr(frames, times, tile=16), expected)  # 2 tiles
-    assert loads == [("ahdr",)]
-    with pytest.raises(MissingResourceError, match="ahdr_skt.safetensors is absent"):
-        merge_ahdr(frames, times, model="ahdr_skt")
+    assert loads == [("ahdr_skt",)]  # the default
+    with pytest.raises(MissingResourceError, match="ahdr.safetensors is absent"):
+        merge_ahdr(frames, times, model="ahdr")
 
 
 def test_merge_dispatches_ahdr_and_refuses_classical_options():

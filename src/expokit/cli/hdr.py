@@ -57,7 +57,7 @@ def merge(
         "linear, ahdr: a network for three frames of a moving scene, needs the torch extra and "
         "no calibration).")] = "debevec",
     model: Annotated[str | None, typer.Option(
-        help="ahdr: shipped weights name (see expokit models; default ahdr) or a .safetensors "
+        help="ahdr: shipped weights name (see expokit models; default ahdr_skt) or a .safetensors "
              "file.", show_default=False)] = None,
     tile: Annotated[int, typer.Option(help="ahdr: tile size in pixels (bounds memory).")] = 512,
     weighting: Annotated[str | None, typer.Option(

@@ -90,7 +90,7 @@ def merge_ahdr(
     images: Sequence[np.ndarray],
     exposure_times: Sequence[float],
     *,
-    model: str | os.PathLike[str] | AHDR = "ahdr",
+    model: str | os.PathLike[str] | AHDR = "ahdr_skt",
     tile: int = 512,
     overlap: int | None = None,
     device: str = "cpu",
@@ -105,7 +105,8 @@ def merge_ahdr(
             :func:`~expokit.hdr.merge_debevec`.
         exposure_times: seconds, one per image, > 0 and distinct (only their ratios reach the
             network; the shortest one sets the output's scale).
-        model: a shipped weights name (``"ahdr"``, ``"ahdr_skt"``; see ``expokit models``),
+        model: a shipped weights name (``"ahdr_skt"``, the default, trained with semantic
+            knowledge transfer, or ``"ahdr"``, trained alone; see ``expokit models``),
             the path of a ``.safetensors`` file with its ``.json`` sidecar (written by
             ``expokit train ahdr`` or :func:`expokit.models.zoo.export_weights`), or an
             :class:`~expokit.models.ahdr.AHDR` instance. Weights are loaded once per call.
