@@ -145,6 +145,21 @@ def test_from_files_reads_exif_times(tmp_path):
     b = Bracket.from_files(paths)
     np.testing.assert_allclose(b.exposure_times, [0.001, 0.01, 0.1])
     assert [p.name for p in b.paths] == ["e2.jpg", "e1.jpg", "e0.jpg"]
+    assert not b.times_estimated
+
+
+def test_from_files_says_when_it_estimated_the_times(tmp_path):
+    rng = np.random.default_rng(0)
+    base = rng.uniform(0.05, 0.2, (16, 16, 3))
+    paths = []
+    for i, gain in enumerate((1.0, 4.0)):  # 2 stops apart, no EXIF
+        paths.append(tmp_path / f"n{i}.png")
+        Image.fromarray(np.round(255 * np.clip(base * gain, 0, 1) ** (1 / 2.2)).astype(
+            np.uint8)).save(paths[-1])
+    estimated = Bracket.from_files(paths, estimate=True)
+    assert estimated.times_estimated
+    given = Bracket.from_files(paths, [0.01, 0.04])
+    assert not given.times_estimated
 
 
 def test_from_files_without_times_speaks_api_terms(tmp_path):

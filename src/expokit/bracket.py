@@ -53,6 +53,8 @@ class Bracket:
         images: ``(H, W, C)`` arrays of one size and dtype (see docs/conventions.md).
         exposure_times: float64 seconds, one per image, > 0 and distinct.
         paths: source file of each image (``None`` for arrays made in memory).
+        times_estimated: True when :meth:`from_files` estimated the times from the pixels
+            (some file had no EXIF time); the times are then relative, not seconds.
 
     Raises:
         InputError: fewer than two images, mixed sizes or bit depths, one frame given twice
@@ -67,6 +69,7 @@ class Bracket:
     images: Sequence[np.ndarray]
     exposure_times: Sequence[float] | np.ndarray
     paths: Sequence[Path | None] = field(default=())
+    times_estimated: bool = False
 
     def __post_init__(self) -> None:
         paths = list(self.paths) if self.paths else [None] * len(self.images)
@@ -136,13 +139,14 @@ class Bracket:
                 missing, "pass exposure_times (seconds, one per file) or estimate=True to "
                 "estimate relative times from the pixels")
         images = [read_image(f, negative=negative) for f in files]
+        estimated = exposure_times is None and bool(missing)
         if exposure_times is None:
             if missing:
                 log.info("estimating exposure times from pixel values for %d files", len(files))
                 exposure_times = estimate_exposure_times(images).tolist()
             else:
                 exposure_times = [float(t) for t in times]  # type: ignore[arg-type]
-        return cls(images, exposure_times, files)
+        return cls(images, exposure_times, files, times_estimated=estimated)
 
 
 #: Code range (normalised) whose pixels :func:`estimate_exposure_times` compares: away from the

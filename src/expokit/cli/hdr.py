@@ -147,9 +147,7 @@ def merge(
 def _report_estimated_times(bracket: Any) -> None:
     """One stderr line with the times ``--estimate-times`` found, if it found any (files with
     EXIF times keep them)."""
-    from ..io import read_exif
-
-    if all(read_exif(p).exposure_time is not None for p in bracket.paths):
+    if not bracket.times_estimated:
         return
     times = bracket.exposure_times / bracket.exposure_times[0]
     steps = np.diff(np.log2(times))
