@@ -174,6 +174,11 @@ def check_output(output: Path, inputs: list[Path], *, overwrite: bool) -> None:
     (unless ``overwrite``) an output that exists."""
     from ..io import check_new_output
 
+    if not overwrite and output.exists() and output not in inputs:
+        # the library's check says overwrite=True; a CLI user needs the flag's name
+        check_new_output(output, inputs=inputs, overwrite=True)  # format, not an input
+        raise InputError(f"{output} exists: pass --overwrite to replace it, or choose another "
+                         "name with -o")
     check_new_output(output, inputs=inputs, overwrite=overwrite)
 
 

@@ -87,8 +87,8 @@ def check_new_output(path: PathLike, *, inputs: Sequence[PathLike] = (),
     """
     out = check_output_path(path, inputs=inputs)
     if not overwrite and out.exists():
-        raise InputError(f"{out} exists: pass --overwrite to replace it, or choose another "
-                         "name with -o")
+        raise InputError(f"{out} exists: pass overwrite=True to replace it, or choose another "
+                         "path")
     return out
 
 
@@ -124,8 +124,8 @@ def output_paths(inputs: Sequence[PathLike], output: PathLike | None, *, several
         return [out / p.name for p in paths]
     if several:
         kind = "a file" if out.exists() else "a file name"
-        raise InputError(f"-o {out} is {kind} but a folder or several images were given: "
-                         "give a folder with -o (it is created if missing)")
+        raise InputError(f"output {out} is {kind} but a folder or several images were given: "
+                         "give a folder as the output (it is created if missing)")
     return [out]
 
 
