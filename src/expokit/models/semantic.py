@@ -232,6 +232,7 @@ class TorchScriptPrior:
         if p.suffix != ".pt2":  # an exported program has no train/eval switch (it is frozen)
             module = module.eval()
         self.module = module
+        self.device = torch.device(device)
         for q in self.module.parameters():
             q.requires_grad_(False)
         self.path = p
@@ -240,6 +241,9 @@ class TorchScriptPrior:
     @torch.no_grad()
     def __call__(self, x: Tensor) -> tuple[list[Tensor], Tensor]:
         _check_prior_input(x)
+        if x.device != self.device:  # follow the training's device (e.g. CUDA)
+            self.module = self.module.to(x.device)
+            self.device = x.device
         out = self.module(x)
         if not (isinstance(out, (tuple, list)) and len(out) == 2):
             raise InputError(f"the TorchScript prior {self.path} must return (features, masks), "

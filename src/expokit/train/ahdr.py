@@ -461,10 +461,12 @@ def skt_loss(cfg: AHDRTrainConfig, model: SKTModel,
     refined, t_feats = model.spgrm(src, pf)
     loss = loss + F.l1_loss(refined, target)  # L_spg: trains the teacher only
     teacher = refined.detach()
-    transfer = torch.zeros((), dtype=loss.dtype)
+    transfer = torch.zeros((), dtype=loss.dtype, device=loss.device)
     if t.content:
+        vgg = _vgg(t.vgg_path)
         transfer = transfer + t.lambda1 * content_loss(
-            hs, teacher, perceptual_weight=t.perceptual_weight, vgg=_vgg(t.vgg_path))
+            hs, teacher, perceptual_weight=t.perceptual_weight,
+            vgg=None if vgg is None else vgg.to(hs.device))
     if t.color:
         transfer = transfer + t.lambda2 * semantic_color_loss(hs, teacher, masks)
     if model.skam is not None:
