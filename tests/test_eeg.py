@@ -169,3 +169,18 @@ def test_cli_eeg_info(fif, tmp_path):
     (tmp_path / "x.txt").write_text("")
     bad = run_cli("eeg", "info", tmp_path / "x.txt")
     assert bad.returncode == 2 and bad.stderr.startswith("error:") and "Traceback" not in bad.stderr
+
+
+def test_stim_channel_code(tmp_path):
+    """An integer event is a stim-channel code; its onset is found at the recording's rate."""
+    raw = make_raw()
+    stim = np.zeros((1, raw.n_times))
+    stim[0, int(ONSETS[1] * SFREQ):int(ONSETS[1] * SFREQ) + 10] = 11  # the first "over"
+    raw.add_channels([mne.io.RawArray(stim, mne.create_info(["STI 014"], SFREQ, "stim"),
+                                      verbose="error")], force_update_info=True)
+    path = tmp_path / "stim_raw.fif"
+    raw.save(path, verbose="error")
+    assert eeg_info(path)["events"]["11"] == 1
+    eps = load_epochs(write_manifest(tmp_path, path.name, rows=[f"s01,a,over,{path.name},11,"]))
+    assert eps.data.shape == (1, 8, 250) and "STI 014" not in eps.channels
+    assert power_at(eps.data[0, SINE_CH], 250.0, 10.0) > 0.5
