@@ -31,7 +31,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("expokit.nn",),
     ("expokit.models",),
     ("expokit.fusion", "expokit.correct", "expokit.hdr"),
-    ("expokit.simulate", "expokit.datasets"),
+    ("expokit.simulate", "expokit.datasets", "expokit.eeg"),  # eeg: recordings, errors only
     ("expokit.train",),
     ("expokit.bench",),
     ("expokit.demo",),
