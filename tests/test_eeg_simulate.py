@@ -105,7 +105,8 @@ def test_same_features_give_identical_eeg_other_content_does_not(tmp_path):
     for name, imgs in (("a", images), ("b", shuffled), ("c", other), ("d", images)):
         simulate_session(imgs, 1, tmp_path / name, sfreq=SFREQ, seed=5)
         runs.append(read_raw(tmp_path / name / "sub-01_raw.fif").get_data())
-    np.testing.assert_array_equal(runs[0], runs[1])
+    # the shuffle changes the order of the luma sums, so allow rounding, nothing more
+    np.testing.assert_allclose(runs[0], runs[1], rtol=1e-9, atol=1e-15)
     np.testing.assert_array_equal(runs[0], runs[3])  # same seed: same data
     assert not np.allclose(runs[0], runs[2])
 
