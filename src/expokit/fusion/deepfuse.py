@@ -33,7 +33,7 @@ import numpy as np
 from .._checks import check_stack, resolve_threads, row_strips, to_float32
 from ..color import REC601_LUMA, rgb_to_ycbcr, ycbcr_to_rgb
 from ..errors import InputError
-from ..nn.runtime import require_torch, resolve_device, torch_threads
+from ..nn.runtime import require_torch, resolve_device, tile_windows, torch_threads
 
 if TYPE_CHECKING:
     import torch
@@ -96,10 +96,6 @@ def _load_model(weights: str | Path | DeepFuse, device: str | torch.device) -> D
     return model.eval()
 
 
-def _tiles(size: int, tile: int) -> list[tuple[int, int]]:
-    return [(s, min(s + tile, size)) for s in range(0, size, tile)]
-
-
 def fuse_y(
     y: Sequence[np.ndarray],
     model: DeepFuse,
@@ -146,25 +142,21 @@ def _fuse_tiles(
     import torch
 
     h, w = shape
-    pad = int(overlap)
     if out is None:
         out = np.empty((h, w), np.float32)
     scale = 1.0 if n == 2 else 2.0 / n
     with torch.no_grad():
-        for y0, y1 in _tiles(h, tile):
-            r0, r1 = max(0, y0 - pad), min(h, y1 + pad)
-            for x0, x1 in _tiles(w, tile):
-                c0, c1 = max(0, x0 - pad), min(w, x1 + pad)
-                acc = torch.zeros(())
-                for k in range(n):
-                    t = torch.from_numpy(np.ascontiguousarray(get(k, r0, r1, c0, c1),
-                                                              dtype=np.float32))
-                    feats = model.features(t.to(device)[None, None])
-                    acc = feats if k == 0 else acc.add_(feats)
-                if scale != 1.0:
-                    acc.mul_(scale)
-                res = model.reconstruct(acc)[0, 0]
-                out[y0:y1, x0:x1] = res[y0 - r0: y1 - r0, x0 - c0: x1 - c0].cpu().numpy()
+        for y0, y1, x0, x1, r0, r1, c0, c1 in tile_windows(h, w, tile, int(overlap)):
+            acc = torch.zeros(())
+            for k in range(n):
+                t = torch.from_numpy(np.ascontiguousarray(get(k, r0, r1, c0, c1),
+                                                          dtype=np.float32))
+                feats = model.features(t.to(device)[None, None])
+                acc = feats if k == 0 else acc.add_(feats)
+            if scale != 1.0:
+                acc.mul_(scale)
+            res = model.reconstruct(acc)[0, 0]
+            out[y0:y1, x0:x1] = res[y0 - r0: y1 - r0, x0 - c0: x1 - c0].cpu().numpy()
     return out
 
 

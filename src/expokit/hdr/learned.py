@@ -44,7 +44,7 @@ from .._checks import (
     to_float32,
 )
 from ..errors import InputError
-from ..nn.runtime import require_torch, resolve_device, torch_threads
+from ..nn.runtime import require_torch, resolve_device, tile_windows, torch_threads
 
 if TYPE_CHECKING:
     import torch
@@ -80,10 +80,6 @@ def _load_model(model: str | os.PathLike[str] | AHDR, device: torch.device) -> A
         f"model must be a weights name, a .safetensors path or an AHDR instance, got "
         f"{type(model).__name__}"
     )
-
-
-def _spans(size: int, tile: int) -> list[tuple[int, int]]:
-    return [(s, min(s + tile, size)) for s in range(0, size, tile)]
 
 
 def merge_ahdr(
@@ -180,17 +176,15 @@ def merge_ahdr(
         net = _load_model(model, dev)
         pad = (-(-net.radius // _OVERLAP_STEP) * _OVERLAP_STEP if overlap is None
                else int(overlap))
-        spans = [(ys, xs) for ys in _spans(h, int(tile)) for xs in _spans(w, int(tile))]
+        tiles = tile_windows(h, w, int(tile), pad)
         dtype = next(net.parameters()).dtype
         rel = rel.to(dtype)
         from tqdm.auto import tqdm
 
         # disable=None: a bar on a terminal only, and only when there is more than one tile
-        with torch.no_grad(), tqdm(spans, desc="AHDR tiles", unit="tile", leave=False,
-                                   disable=None if len(spans) > 1 else True) as bar:
-            for (y0, y1), (x0, x1) in bar:
-                r0, r1 = max(0, y0 - pad), min(h, y1 + pad)
-                c0, c1 = max(0, x0 - pad), min(w, x1 + pad)
+        with torch.no_grad(), tqdm(tiles, desc="AHDR tiles", unit="tile", leave=False,
+                                   disable=None if len(tiles) > 1 else True) as bar:
+            for y0, y1, x0, x1, r0, r1, c0, c1 in bar:
                 window = np.stack([to_float32(frames[k][r0:r1, c0:c1]) for k in order])
                 x = torch.from_numpy(window).permute(0, 3, 1, 2)[None].to(dev, dtype)
                 res = net(ahdr_inputs(x, rel))[0, :, y0 - r0: y1 - r0, x0 - c0: x1 - c0]

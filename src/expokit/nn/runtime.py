@@ -6,6 +6,7 @@
 * :func:`torch_threads`: a context manager that sets torch's CPU thread count and restores it.
 * :func:`load_state_strict`: strict weight loading with one diagnosis (missing, unexpected and
   mis-shaped keys, the first few of each, naming the file).
+* :func:`tile_windows`: the tiles of tiled inference, each core with its context window.
 
 This module sits low in expokit's layers (docs/architecture.md): it imports only
 :mod:`expokit.errors`, and torch only inside its functions, so torch-free code (the metrics
@@ -17,14 +18,15 @@ from __future__ import annotations
 import importlib.util
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..errors import InputError, MissingResourceError
 
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["load_state_strict", "require_torch", "resolve_device", "torch_threads"]
+__all__ = ["Tile", "load_state_strict", "require_torch", "resolve_device", "tile_windows",
+           "torch_threads"]
 
 #: How many offending keys of each kind a loading error names.
 SHOWN_KEYS = 5
@@ -185,3 +187,34 @@ weight (1, 3) (expected (1, 2))): retrain
         full.setdefault(k, v)  # only num_batches_tracked can be absent here
     model.load_state_dict(full, strict=True)
     return model
+
+
+class Tile(NamedTuple):
+    """One tile: the core ``[y0:y1, x0:x1]`` that is kept and its window ``[r0:r1, c0:c1]``
+    (the core plus up to ``overlap`` pixels of context, none beyond the image)."""
+
+    y0: int
+    y1: int
+    x0: int
+    x1: int
+    r0: int
+    r1: int
+    c0: int
+    c1: int
+
+
+def tile_windows(height: int, width: int, tile: int, overlap: int) -> list[Tile]:
+    """The tiles of an image for tiled inference, row by row.
+
+    A network whose output pixel depends on the input within ``radius`` pixels gives, on each
+    window, the whole-image result for the core when ``overlap >= radius``.
+
+    >>> [(t.y0, t.y1, t.r0, t.r1) for t in tile_windows(10, 4, 4, 2) if t.x0 == 0]
+    [(0, 4, 0, 6), (4, 8, 2, 10), (8, 10, 6, 10)]
+    """
+    def spans(size: int) -> list[tuple[int, int]]:
+        return [(s, min(s + tile, size)) for s in range(0, size, tile)]
+
+    return [Tile(y0, y1, x0, x1, max(0, y0 - overlap), min(height, y1 + overlap),
+                 max(0, x0 - overlap), min(width, x1 + overlap))
+            for y0, y1 in spans(height) for x0, x1 in spans(width)]
