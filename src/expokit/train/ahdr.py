@@ -475,16 +475,17 @@ def skt_loss(cfg: AHDRTrainConfig, model: SKTModel,
 
 
 def validate(model: SKTModel, val: list[tuple[str, DynamicBracket]]) -> dict[str, float]:
-    """``{"psnr_mu": mean PSNR-mu of the ORM on the validation brackets}``."""
+    """``{"psnr_mu": mean PSNR-mu of the ORM on the validation brackets}``, merged by
+    :func:`expokit.hdr.merge_ahdr` (the inference path) on the ORM's device and thread count."""
+    from ..hdr.learned import merge_ahdr
     from ..metrics.hdr import psnr_mu
 
+    device = str(next(model.orm.parameters()).device)
     scores = []
-    for _, b in val:  # the loop calls this under torch.no_grad()
-        frames = torch.from_numpy(b.frames.astype(np.float32) / 255.0).permute(0, 3, 1, 2)
-        x = ahdr_inputs(frames[None], torch.from_numpy(b.times / b.times[0]).float()[None])
-        with torch.no_grad():
-            out = model.orm(x)[0].permute(1, 2, 0).numpy()
-        scores.append(psnr_mu(np.clip(out, 0.0, 1.0), b.hdr))
+    for _, b in val:
+        radiance = merge_ahdr(list(b.frames), b.times, model=model.orm, device=device,
+                              threads=torch.get_num_threads())
+        scores.append(psnr_mu(np.clip(radiance * np.float32(b.times[0]), 0.0, 1.0), b.hdr))
     return {"psnr_mu": float(np.mean(scores))}
 
 
