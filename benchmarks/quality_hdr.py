@@ -18,8 +18,9 @@ the same units and clipped to [0, 1]:
 
 * ``Debevec + deghost``: ``expokit.hdr.calibrate`` (Debevec, from the bracket itself) and
   ``expokit.hdr.merge(method="debevec", deghost="reference")``. Its radiance has an unknown
-  scale, so it is multiplied by the **oracle** factor that best fits the ground truth (median
-  ratio over pixels with ground truth in [0.01, 0.9]): a favour the learned models do not get.
+  scale, so it is multiplied by the **oracle** factor that best fits the ground truth
+  (``expokit.metrics.hdr.fit_scale``: the median ratio over pixels with ground truth in
+  (0.01, 0.9)): a favour the learned models do not get.
 * ``AHDR (<weights>)``: :func:`expokit.hdr.merge_ahdr`, times the shortest exposure time.
 * ``--run LABEL=DIR``: the ORM of a training run folder (``expokit train ahdr --out DIR``),
   for the ablations: e.g. ``--run "w/o L_color=runs/abl_no_color"``.
@@ -84,13 +85,6 @@ def debevec_deghost(frames: list[np.ndarray], times: np.ndarray) -> np.ndarray:
     response = calibrate(frames, times, method="debevec")
     rad = merge(frames, times, method="debevec", response=response, deghost="reference")
     return rad
-
-
-def oracle_scale(est: np.ndarray, gt: np.ndarray) -> float:
-    ok = (gt > 0.01) & (gt < 0.9) & (est > 0)
-    if not ok.any():
-        return 1.0
-    return float(np.median(gt[ok] / est[ok]))
 
 
 def score(est: np.ndarray, gt: np.ndarray) -> dict[str, float]:
@@ -170,6 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from expokit.hdr import merge_ahdr
+    from expokit.metrics.hdr import fit_scale
 
     torch.set_num_threads(args.threads)
     if args.scenes is not None:
@@ -194,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     per_bracket = []
     for k, (scene, frames, times, gt, norm) in enumerate(items):
         deb = debevec_deghost(frames, times)
-        deb = deb * oracle_scale(deb, gt)
+        deb = deb * fit_scale(deb, gt)
         s = score(deb, gt)
         rows["Debevec + deghost (oracle scale)"].append(s)
         per_bracket.append({"scene": scene, "bracket": k, "method": "debevec", **s})

@@ -79,7 +79,7 @@ def _dynamic_hdr(truth: np.ndarray, out: Path, say: Any, written: dict[str, Path
     scene's true radiance (PSNR-mu, in the units of the shortest frame)."""
     from .hdr import calibrate_debevec, merge, merge_ahdr
     from .io import write_image
-    from .metrics.hdr import psnr_mu
+    from .metrics.hdr import fit_scale, psnr_mu
     from .simulate import simulate_bracket
     from .tonemap import tonemap
 
@@ -91,8 +91,7 @@ def _dynamic_hdr(truth: np.ndarray, out: Path, say: Any, written: dict[str, Path
     written["dynamic HDR, AHDR (EXR)"] = write_image(out / "radiance_dynamic_ahdr.exr", learned)
     response = calibrate_debevec(br.images, br.exposure_times)
     classical = merge(br.images, br.exposure_times, response=response, deghost="reference")
-    ok = (gt > 0.01) & (gt < 0.9) & (classical > 0)
-    scale = float(np.median(gt[ok] / classical[ok])) if ok.any() else t_min
+    scale = fit_scale(classical, gt)
     p_learned = psnr_mu(np.clip(learned * t_min, 0.0, 1.0), gt)
     p_classical = psnr_mu(np.clip(classical * scale, 0.0, 1.0), gt)
     say(f"dynamic bracket, PSNR-mu against the true radiance: AHDR {p_learned:.2f} dB, "

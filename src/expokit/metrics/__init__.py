@@ -34,6 +34,7 @@ from ._table import MetricInfo, MetricKind
 from .blind import brisque, brisque_features, niqe
 from .fullref import cc, cc_sources, lpips, ms_ssim, mse, psnr, ssim
 from .hdr import (
+    fit_scale,
     hdr_flip,
     mu_law,
     psnr_l,
@@ -62,6 +63,7 @@ __all__ = [
     "dbcnn",
     "extreme_pair",
     "get_metric",
+    "fit_scale",
     "hdr_flip",
     "lpips",
     "mef_ms_ssim",

@@ -78,6 +78,24 @@ def mu_law(radiance: np.ndarray, *, mu: float = MU) -> np.ndarray:
     return np.log1p(mu * h) / math.log1p(mu)
 
 
+def fit_scale(radiance: np.ndarray, reference: np.ndarray, *, low: float = 0.01,
+              high: float = 0.9) -> float:
+    """The factor that brings a radiance map of unknown scale (a classical merge's relative
+    radiance) to a reference's units: the median of ``reference / radiance`` over the pixels
+    whose reference lies in ``(low, high)`` (away from noise and clipping) and whose estimate
+    is positive; 1.0 when there are none. Not a metric: an oracle that comparisons with
+    unknown-scale methods state they used.
+
+    >>> x = np.linspace(0.1, 0.8, 12).reshape(2, 2, 3)
+    >>> round(fit_scale(x / 7.0, x), 9)
+    7.0
+    """
+    est = np.asarray(radiance, dtype=np.float64)
+    ref = np.asarray(reference, dtype=np.float64)
+    ok = (ref > low) & (ref < high) & (est > 0)
+    return float(np.median(ref[ok] / est[ok])) if ok.any() else 1.0
+
+
 def _radiance(img: object, name: str) -> np.ndarray:
     arr = check_image(img, name=name)
     if arr.dtype.kind != "f":
