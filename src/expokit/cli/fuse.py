@@ -14,7 +14,7 @@ from ._common import app, err, handle_errors
 #: ``fuse``'s own flags for method options: {command parameter: the method's keyword}.
 FLAGS = {"contrast": "contrast_weight", "saturation": "saturation_weight",
          "exposure": "exposure_weight", "sigma": "sigma", "weights": "weights", "tile": "tile",
-         "threads": "threads"}
+         "threads": "threads", "model": "model"}
 
 
 @app.command()
@@ -36,11 +36,15 @@ def fuse(
         help="8 or 16 bits for PNG/TIFF output (default 8; EXR/HDR are float).")] = None,
     threads: Annotated[int | None, typer.Option(help="Worker threads.")] = None,
     method: Annotated[str, typer.Option(
-        help=f"Fusion method: {common.method_choices(FUSERS)} (deepfuse needs the torch extra).")]
+        help=f"Fusion method: {common.method_choices(FUSERS)} (deepfuse and hcmef need the "
+             "torch extra; hcmef fuses the darkest and the brightest shot).")]
     = "mertens",
     weights: Annotated[str, typer.Option(
         help="deepfuse: shipped weights name or a .safetensors file.")] = "deepfuse",
-    tile: Annotated[int, typer.Option(help="deepfuse: tile size in pixels.")] = 512,
+    model: Annotated[str | None, typer.Option(
+        help="hcmef: shipped student weights name (see expokit models; default hcmef) or a "
+             ".safetensors file.", show_default=False)] = None,
+    tile: Annotated[int, typer.Option(help="deepfuse, hcmef: tile size in pixels.")] = 512,
     option: Annotated[list[str] | None, typer.Option(
         "--option", "-p", help="Method option NAME=VALUE (repeatable). "
         + common.method_help(FUSERS, exclude=("paths",)), show_default=False)] = None,
@@ -50,11 +54,13 @@ def fuse(
     negative: common.Negative = "clip",
     overwrite: common.Overwrite = False,
 ) -> None:
-    """Fuse a bracket into one well-exposed image (Mertens exposure fusion or DeepFuse).
+    """Fuse a bracket into one well-exposed image (Mertens exposure fusion, DeepFuse, HC-MEF).
 
     An option the chosen method does not take is refused.
 
     Example: expokit fuse IMG_1.jpg IMG_2.jpg IMG_3.jpg -o fused.jpg
+
+    Example: expokit fuse under.jpg over.jpg --method hcmef --model hcmef -o fused.png
     """
     from ..fusion import fuse as run
     from ..io import write_image
@@ -75,5 +81,6 @@ def fuse(
     with err.status(f"fusing ({method})"):
         fused = run(frames, method, paths=paths, **options)  # type: ignore[arg-type]
     write_image(output, fused, bit_depth=bit_depth, exif=common.first_exif(paths[0]), inputs=paths)
-    err.print(f"wrote {output} ({fused.shape[1]}x{fused.shape[0]}, fused from {len(paths)} "
-              "exposures)")
+    used = ("the darkest and the brightest of " if method == "hcmef" and len(paths) > 2 else "")
+    err.print(f"wrote {output} ({fused.shape[1]}x{fused.shape[0]}, fused from {used}"
+              f"{len(paths)} exposures)")

@@ -1,4 +1,4 @@
-"""Exposure fusion: classical Mertens, and the learned DeepFuse (needs the torch extra).
+"""Exposure fusion: classical Mertens; learned DeepFuse and HC-MEF (need the torch extra).
 
 :data:`FUSERS` names every method; :func:`fuse` picks one by name (the CLI's ``--method``) and
 refuses an option the method does not take.
@@ -18,17 +18,20 @@ import numpy as np
 
 from .._methods import dispatch
 from .deepfuse import fuse_deepfuse
+from .hcmef import fuse_hcmef
 from .mertens import fuse_mertens, mertens_weights
 
-__all__ = ["FUSERS", "FuseMethod", "fuse", "fuse_deepfuse", "fuse_mertens", "mertens_weights"]
+__all__ = ["FUSERS", "FuseMethod", "fuse", "fuse_deepfuse", "fuse_hcmef", "fuse_mertens",
+           "mertens_weights"]
 
 
 #: Names accepted by :func:`fuse` (the CLI's ``--method`` and ``expokit eval --fuse``).
-FuseMethod = Literal["mertens", "deepfuse"]
+FuseMethod = Literal["mertens", "deepfuse", "hcmef"]
 
 #: Fusion methods by name.
 FUSERS: dict[str, Callable[..., np.ndarray]] = {"mertens": fuse_mertens,
-                                                "deepfuse": fuse_deepfuse}
+                                                "deepfuse": fuse_deepfuse,
+                                                "hcmef": fuse_hcmef}
 
 
 def fuse(images: Sequence[np.ndarray], method: FuseMethod = "mertens", *,
@@ -38,11 +41,12 @@ def fuse(images: Sequence[np.ndarray], method: FuseMethod = "mertens", *,
     Args:
         images: the bracket, display-referred arrays of one size (uint8, uint16 or float in
             [0, 1]); exposure times are not needed.
-        method: ``"mertens"`` (:func:`fuse_mertens`) or ``"deepfuse"`` (:func:`fuse_deepfuse`,
-            needs the torch extra).
+        method: ``"mertens"`` (:func:`fuse_mertens`), ``"deepfuse"`` (:func:`fuse_deepfuse`)
+            or ``"hcmef"`` (:func:`fuse_hcmef`: the darkest and brightest shot); the learned
+            ones need the torch extra.
         paths: file names, one per image, used only in error messages.
         **options: keyword options of the chosen method, e.g. ``sigma`` for mertens, ``tile``
-            for deepfuse.
+            for deepfuse, ``model`` for hcmef.
 
     Returns:
         The fused image, display-referred float32 ``(H, W, C)`` in [0, 1].

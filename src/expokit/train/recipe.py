@@ -17,7 +17,7 @@ models. A new learned model adds its recipe module (``train/<model>.py`` definin
 
 Example:
     >>> sorted(RECIPES)
-    ['ahdr', 'deepfuse', 'uec']
+    ['ahdr', 'deepfuse', 'hcmef', 'uec']
     >>> RECIPES["uec"].summary.split(" ")[0]
     'Train'
 """
@@ -146,6 +146,12 @@ def _deepfuse() -> Recipe:
     return RECIPE
 
 
+def _hcmef() -> Recipe:
+    from .hcmef import RECIPE
+
+    return RECIPE
+
+
 def _uec() -> Recipe:
     from .uec import RECIPE
 
@@ -164,6 +170,12 @@ RECIPES: dict[str, RecipeEntry] = {
                 "simulated brackets.",
         example="expokit train deepfuse --config configs/deepfuse.toml --out runs/deepfuse",
         load=_deepfuse),
+    "hcmef": RecipeEntry(
+        summary="Train HC-MEF (EEG-guided teacher, image-only student; bi-level, joint, "
+                "two-stage, image-only or teacher) on simulated under/over pairs with "
+                "simulated EEG.",
+        example="expokit train hcmef --config configs/hcmef.toml --out runs/hcmef",
+        load=_hcmef),
     "uec": RecipeEntry(
         summary="Train UEC exposure correction on simulated multi-exposure sequences "
                 "(no labels).",
