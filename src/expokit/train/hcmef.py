@@ -122,7 +122,8 @@ class DataConfig:
         over_ev: range of the over-exposed shot's exposure.
         val_size: side of the validation samples.
         sice_root: train on SICE scenes (:func:`expokit.datasets.load_sice_scenes`) instead.
-        sice_max_side: SICE images are downscaled to at most this side.
+        sice_max_side: SICE images are resized (area) to this square side: samples share one
+            size so that they batch; SICE's 4:3 and 3:2 frames are squeezed a little.
         sice_val: the last this many SICE scenes validate instead of training.
     """
 
@@ -379,7 +380,8 @@ def heldout_pairs(root: str | Path, scenes: tuple[str, ...], *, size: int, per_s
 def _sice_samples(d: DataConfig) -> tuple[PairData, PairData]:
     import cv2
 
-    from ..datasets import extreme_pair, load_sice_scenes, read_sice_scene
+    from ..datasets import load_sice_scenes, read_sice_scene
+    from ..datasets import sice_extreme_pair as extreme_pair
 
     scenes = load_sice_scenes(d.sice_root)
     if len(scenes) <= d.sice_val:
