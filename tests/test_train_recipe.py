@@ -23,18 +23,18 @@ WEIGHTS = ROOT / "src" / "expokit" / "models" / "weights"
 
 
 def test_table_lists_the_models_and_reading_it_needs_no_torch():
-    assert sorted(rc.RECIPES) == ["ahdr", "deepfuse", "uec"]
+    assert sorted(rc.RECIPES) == ["ahdr", "deepfuse", "hcmef", "uec"]
     for name, entry in rc.RECIPES.items():
         assert entry.load().name == name and entry.summary and name in entry.example
     code = ("import sys, expokit.train as t; names = sorted(t.RECIPES); "
             "print(names, 'torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "['ahdr', 'deepfuse', 'uec'] False"
+    assert out.stdout.strip() == "['ahdr', 'deepfuse', 'hcmef', 'uec'] False"
 
 
 def test_unknown_recipe_and_missing_config_are_clear_errors(tmp_path):
     with pytest.raises(InputError,
-                       match="no training recipe called 'deepfuze'.*ahdr, deepfuse, uec"):
+                       match="no training recipe called 'deepfuze'.*ahdr, deepfuse, hcmef, uec"):
         rc.get_recipe("deepfuze")
     with pytest.raises(InputError, match="does not exist.*configs/uec.toml"):
         rc.run_recipe("uec", tmp_path / "none.toml", tmp_path / "run")

@@ -215,8 +215,8 @@ class DistillConfig:
 
 
 def _default_loop() -> LoopConfig:
-    return LoopConfig(steps=3000, batch_size=8, lr=2e-4, weight_decay=1e-4, scheduler="cosine",
-                      warmup_steps=100, grad_clip=1.0, val_every=500, ckpt_every=250,
+    return LoopConfig(steps=8000, batch_size=8, lr=2e-4, weight_decay=1e-4, scheduler="cosine",
+                      warmup_steps=200, grad_clip=1.0, val_every=500, ckpt_every=250,
                       log_every=50, seed=0, device="cpu", threads=1)
 
 
