@@ -64,7 +64,9 @@ import statistics
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -164,12 +166,12 @@ def rank(means: Mapping[str, float], *, higher_is_better: bool) -> dict[str, int
 # ---------------------------------------------------------------------------------------------
 # Models
 # ---------------------------------------------------------------------------------------------
-def load_networks(weights: Path | None) -> tuple[dict[str, object], dict[str, str]]:
+def load_networks(weights: Path | None) -> tuple[dict[str, Any], dict[str, str]]:
     """HC-MEF networks by row label, and the reason for every row that could not load."""
     from expokit.errors import InputError, MissingResourceError
     from expokit.models.hcmef import HCMEFStudent, HCMEFTeacher
 
-    nets: dict[str, object] = {}
+    nets: dict[str, Any] = {}
     failed: dict[str, str] = {}
     for label, name in HCMEF_ROWS:
         cls = HCMEFTeacher if label == TEACHER else HCMEFStudent
@@ -198,11 +200,12 @@ def _fail_on_unscored(scores: Scores, metrics: Sequence[str], errors: dict[str, 
                       part: str) -> str | None:
     """The exit-2 message when some (method, metric) scored no sample, else None."""
     bad = []
-    for m, per in scores.items():
-        for k in metrics:
-            if per and all(math.isnan(v.get(k, math.nan)) for v in per.values()):
-                why = errors.get(f"{m}/{k}", "no value")
-                bad.append(f"{k} scored no {part} image of {m} ({why})")
+    for k in metrics:
+        none = [m for m, per in scores.items()
+                if per and all(math.isnan(v.get(k, math.nan)) for v in per.values())]
+        if none:
+            why = errors.get(f"{none[0]}/{k}") or errors.get(f"{none[0]}/fuse", "no value")
+            bad.append(f"{k} scored no {part} image of {', '.join(none)} (first error: {why})")
     return "; ".join(bad) if bad else None
 
 
@@ -214,15 +217,13 @@ def _sim_metrics(out: np.ndarray, ref: np.ndarray, with_ms: bool, errors: dict[s
     from expokit.metrics import ms_ssim, psnr, ssim
 
     out = np.clip(out, 0.0, 1.0).astype(np.float32)
-    row = {"psnr": _safe(lambda: psnr(out, ref, data_range=1.0), errors, f"{method}/psnr"),
-           "ssim": _safe(lambda: ssim(out, ref, data_range=1.0), errors, f"{method}/ssim")}
-    if with_ms:
-        row["ms_ssim"] = _safe(lambda: ms_ssim(out, ref, data_range=1.0), errors,
-                               f"{method}/ms_ssim")
+    fns = {"psnr": psnr, "ssim": ssim, **({"ms_ssim": ms_ssim} if with_ms else {})}
+    row = {k: _safe(partial(fn, out, ref, data_range=1.0), errors, f"{method}/{k}")
+           for k, fn in fns.items()}
     return row
 
 
-def heldout_table(root: Path, nets: dict[str, object], args: argparse.Namespace,
+def heldout_table(root: Path, nets: dict[str, Any], args: argparse.Namespace,
                   errors: dict[str, str]) -> tuple[Scores, list[str], list[str], str]:
     """Scores of every row on the held-out pairs: ``(scores, samples, metrics, what)``."""
     import torch
@@ -247,16 +248,14 @@ def heldout_table(root: Path, nets: dict[str, object], args: argparse.Namespace,
     t = args.threads
     for i, name in enumerate(names):
         pair = [under[i], over[i]]
-        outs: dict[str, np.ndarray | list[np.ndarray]] = {}
-        outs["Mertens"] = _fused(lambda p=pair: fuse_mertens(p, threads=t), errors, "Mertens")
-        outs["DeepFuse"] = _fused(lambda p=pair: fuse_deepfuse(p, threads=t), errors,
-                                  "DeepFuse")
+        outs: dict[str, Any] = {
+            "Mertens": _fused(partial(fuse_mertens, pair, threads=t), errors, "Mertens"),
+            "DeepFuse": _fused(partial(fuse_deepfuse, pair, threads=t), errors, "DeepFuse")}
         for lab in labels:
-            if lab == TEACHER:
-                continue
-            outs[lab] = _fused(lambda p=pair, n=nets[lab]: fuse_hcmef(p, model=n, threads=t),
-                               errors, lab)
-        if TEACHER in labels:
+            if lab != TEACHER:
+                outs[lab] = _fused(partial(fuse_hcmef, pair, model=nets[lab], threads=t),
+                                   errors, lab)
+        if TEACHER in labels and eeg is not None:
             u, o = (torch.from_numpy(a[i]).permute(2, 0, 1)[None].float() / 255.0
                     for a in (under, over))
             per_subject = []
@@ -347,7 +346,7 @@ def _extremes(sources: list[np.ndarray]) -> list[np.ndarray]:
     return [sources[int(np.argmin(means))], sources[int(np.argmax(means))]]
 
 
-def mefb_scores(mefb: Path, nets: dict[str, object], args: argparse.Namespace,
+def mefb_scores(mefb: Path, nets: dict[str, Any], args: argparse.Namespace,
                 errors: dict[str, str]) -> tuple[Scores, list[str]]:
     from expokit.fusion import fuse_deepfuse, fuse_hcmef, fuse_mertens
     from expokit.io import read_image, to_code_values
@@ -367,10 +366,10 @@ def mefb_scores(mefb: Path, nets: dict[str, object], args: argparse.Namespace,
         paths = source_paths(mefb, scene)
         pair = _extremes([read_image(p) for p in paths])
         fuse: dict[str, Callable[[], np.ndarray]] = {
-            "Mertens": lambda p=pair: fuse_mertens(p, threads=t),
-            "DeepFuse": lambda p=pair: fuse_deepfuse(p, threads=t)}
+            "Mertens": partial(fuse_mertens, pair, threads=t),
+            "DeepFuse": partial(fuse_deepfuse, pair, threads=t)}
         for lab in students:
-            fuse[lab] = lambda n=nets[lab], p=pair: fuse_hcmef(p, model=n, threads=t)
+            fuse[lab] = partial(fuse_hcmef, pair, model=nets[lab], threads=t)
         for m in methods:
             out = _fused(fuse[m], errors, m)
             if out is None:
@@ -378,10 +377,9 @@ def mefb_scores(mefb: Path, nets: dict[str, object], args: argparse.Namespace,
                 continue
             f8 = to_code_values(out, 8)
             scores[m][scene] = {
-                "mef_ssim": _safe(lambda f=f8, p=pair: mef_ssim(f, p), errors,
-                                  f"{m}/mef_ssim"),
-                "qabf": _safe(lambda f=f8, p=pair: qabf(f, p), errors, f"{m}/qabf"),
-                "brisque": _safe(lambda f=f8: brisque(f), errors, f"{m}/brisque")}
+                "mef_ssim": _safe(partial(mef_ssim, f8, pair), errors, f"{m}/mef_ssim"),
+                "qabf": _safe(partial(qabf, f8, pair), errors, f"{m}/qabf"),
+                "brisque": _safe(partial(brisque, f8), errors, f"{m}/brisque")}
         print(f"  MEFB {i + 1}/{len(scenes)} {scene}", file=sys.stderr, flush=True)
     return scores, scenes
 
@@ -459,7 +457,7 @@ def _median_time(fn: Callable[[], object], repeat: int) -> float:
     return statistics.median(runs)
 
 
-def print_timing(nets: dict[str, object], args: argparse.Namespace) -> None:
+def print_timing(nets: dict[str, Any], args: argparse.Namespace) -> None:
     from expokit.fusion import fuse_hcmef, fuse_mertens
 
     print(f"\n## CPU time, 12 MP pair (4000x3000, synthetic), {args.threads} threads, "
@@ -470,7 +468,7 @@ def print_timing(nets: dict[str, object], args: argparse.Namespace) -> None:
     if net is None:
         print("  HC-MEF student: not timed (hcmef weights not loaded)")
     else:
-        n = sum(p.numel() for p in net.parameters())  # type: ignore[attr-defined]
+        n = sum(p.numel() for p in net.parameters())
         ts = _median_time(lambda: fuse_hcmef(pair, model=net, threads=args.threads),
                           args.repeat)
         print(f"  HC-MEF student (hcmef, {n:,} parameters, fuse_hcmef): {ts:.2f} s")
