@@ -387,3 +387,36 @@ def test_sice_scenes_with_real_format_recordings(mne, tmp_path):
         writer.writerows(r for r in rows if r["scene"] != "2")
     with pytest.raises(InputError, match="scene '2'"):
         prepare_data(cfg)
+
+
+# --- the command line ----------------------------------------------------------------------------
+def test_cli_fuse_hcmef_with_a_weights_file(tmp_path, monkeypatch):
+    """``expokit fuse --method hcmef --model FILE``: a student whose head puts all weight on the
+    under shot writes that shot back; --model with another method is refused."""
+    import cv2
+    from conftest import run_cli
+
+    from expokit.io import read_image
+    from expokit.models.zoo import export_weights
+
+    monkeypatch.setenv("EXPOKIT_THREADS", "1")
+    torch.manual_seed(0)
+    net = HCMEFStudent(**SMALL, prior_size=16)
+    with torch.no_grad():
+        net.net.head.weight.zero_()
+        net.net.head.bias.copy_(torch.tensor([80.0, 0.0, 0.0, 0.0]))
+    export_weights(net, tmp_path / "under", name="hcmef", architecture=net.architecture)
+    u, o = _pair(30, 40)
+    mid = np.sqrt(u * o)
+    paths = []
+    for name, img in (("mid", mid), ("over", o), ("under", u)):
+        paths.append(tmp_path / f"{name}.png")
+        cv2.imwrite(str(paths[-1]), np.round(img[..., ::-1] * 255).astype(np.uint8))
+    out = tmp_path / "fused.png"
+    proc = run_cli("fuse", *paths, "--method", "hcmef", "--model", tmp_path / "under.safetensors",
+                   "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    assert "the darkest and the brightest of 3 exposures" in proc.stderr
+    assert np.array_equal(read_image(out), read_image(paths[2]))
+    proc = run_cli("fuse", *paths, "--model", "hcmef", "-o", tmp_path / "m.png")
+    assert proc.returncode == 2 and "--model is not an option of mertens" in proc.stderr

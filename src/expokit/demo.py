@@ -40,19 +40,21 @@ def _label(img: np.ndarray, text: str) -> np.ndarray:
 
 def _learned(frames: list[np.ndarray], truth: np.ndarray, out: Path, say: Any,
              written: dict[str, Path]) -> list[tuple[np.ndarray, str]]:
-    """DeepFuse on the bracket, UEC on an under-exposed shot and AHDR on a dynamic three-frame
-    bracket of the same scene, where PyTorch is installed."""
+    """DeepFuse on the bracket, the HC-MEF student on its darkest and brightest shot, UEC on an
+    under-exposed shot and AHDR on a dynamic three-frame bracket of the same scene, where
+    PyTorch is installed."""
     from .errors import MissingResourceError
     from .io import write_image
     from .nn.runtime import require_torch
 
     try:
-        require_torch("this step (DeepFuse, UEC and AHDR)")
+        require_torch("this step (DeepFuse, HC-MEF, UEC and AHDR)")
     except MissingResourceError as exc:
         say(f"learned models skipped: {exc}")
         return []
     from .correct import correct_exposure
     from .fusion.deepfuse import fuse_deepfuse
+    from .fusion.hcmef import fuse_hcmef
 
     results = []
     try:
@@ -60,6 +62,10 @@ def _learned(frames: list[np.ndarray], truth: np.ndarray, out: Path, say: Any,
         fused = fuse_deepfuse(frames)
         written["DeepFuse fusion"] = write_image(out / "fused_deepfuse.png", fused)
         results.append((fused, "DeepFuse fusion"))
+        say("fusing the darkest and brightest shot (HC-MEF student, learned)")
+        fused = fuse_hcmef(frames)
+        written["HC-MEF fusion"] = write_image(out / "fused_hcmef.png", fused)
+        results.append((fused, "HC-MEF (2 shots)"))
         # The 1/16 s shot: under-exposed, but less than the 1/128 s one, which lies beyond the
         # -3..+3 EV range UEC was trained on.
         say(f"correcting the {_fmt_time(DEMO_TIMES[1])} shot's exposure (UEC, learned)")
