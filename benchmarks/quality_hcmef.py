@@ -400,8 +400,7 @@ def deepfuse_mefb_scenes() -> set[str] | None:
         return None
 
 
-def print_mefb(scores: Scores, scenes: list[str]) -> None:
-    print(f"\n## MEFB ({len(scenes)} real pairs, never seen by HC-MEF)\n")
+def _mefb_table(scores: Scores, scenes: list[str]) -> None:
     kept: dict[str, list[str]] = {}
     for k, name in MEFB_METRICS.items():
         kept[k], missing = common_samples(scores, k, scenes)
@@ -422,13 +421,24 @@ def print_mefb(scores: Scores, scenes: list[str]) -> None:
         cells = [f"{means[m][k]:.4f} ({ranks[k][m]})" if k != "brisque" else
                  f"{means[m][k]:.2f} ({ranks[k][m]})" for k in MEFB_METRICS]
         print(f"| {m} | " + " | ".join(cells) + " |")
+
+
+def print_mefb(scores: Scores, scenes: list[str]) -> None:
+    """The MEFB table over all scored scenes, then over those DeepFuse never trained on (the
+    ones held out for every method)."""
+    print(f"\n## MEFB ({len(scenes)} real pairs, never seen by HC-MEF)\n")
+    _mefb_table(scores, scenes)
     seen = deepfuse_mefb_scenes()
     if seen is None:
         print("\nDeepFuse: its record does not list its MEFB training scenes.")
-    else:
-        n = sum(s.lower() in seen for s in scenes)
-        print(f"\nDeepFuse's shipped weights were trained on {n} of these {len(scenes)} "
-              "scenes (its record's mefb_train_scenes): its row is not a held-out score.")
+        return
+    n = sum(s.lower() in seen for s in scenes)
+    print(f"\nDeepFuse's shipped weights were trained on {n} of these {len(scenes)} "
+          "scenes (its record's mefb_train_scenes): its row above is not a held-out score.")
+    fresh = [s for s in scenes if s.lower() not in seen]
+    if fresh and n:
+        print(f"\n### The {len(fresh)} MEFB pairs no method was trained on\n")
+        _mefb_table(scores, fresh)
 
 
 # ---------------------------------------------------------------------------------------------
