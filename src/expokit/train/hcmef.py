@@ -60,7 +60,7 @@ from torch import Tensor, nn
 
 from ..errors import InputError, MissingResourceError
 from ..models.hcmef import HCMEFStudent, HCMEFTeacher
-from .config import default_data_root
+from .config import config_to_dict, default_data_root
 from .loop import LoopConfig
 from .recipe import FinishedRun, Recipe, export_run, load_run_config, train_function
 
@@ -629,23 +629,23 @@ def validate(cfg: HCMEFTrainConfig, model: HCMEFModel, data: TrainData) -> dict[
     from ..metrics import psnr
 
     v = data.val
-    out: dict[str, float] = {}
+    acc: dict[str, list[float]] = {}
     device = next(model.parameters()).device
     with torch.no_grad():
         for i in range(len(v.names)):
             u = _to_tensor(v.under[i:i + 1]).to(device)
             o = _to_tensor(v.over[i:i + 1]).to(device)
-            scores = {}
+            outs = {}
             if model.student is not None:
-                scores["psnr"] = model.student(u, o)
+                outs["psnr"] = model.student(u, o)
             if model.teacher is not None and v.eeg.size and cfg.distill.variant != "twostage":
                 e = torch.from_numpy(v.eeg[0, i:i + 1].astype(np.float32)).to(device)
                 key = "teacher_psnr" if model.student is not None else "psnr"
-                scores[key] = model.teacher(u, o, e[:, 0], e[:, 1], e[:, 2])
-            for k, img in scores.items():
+                outs[key] = model.teacher(u, o, e[:, 0], e[:, 1], e[:, 2])
+            for k, img in outs.items():
                 arr = img[0].permute(1, 2, 0).cpu().numpy()
-                out.setdefault(k, []).append(psnr(arr, v.ref[i], data_range=1.0))  # type: ignore[attr-defined]
-    return {k: float(np.mean(s)) for k, s in out.items()}  # type: ignore[arg-type]
+                acc.setdefault(k, []).append(psnr(arr, v.ref[i], data_range=1.0))
+    return {k: float(np.mean(s)) for k, s in acc.items()}
 
 
 def load_train_config(config: Any, overrides: Any = None) -> HCMEFTrainConfig:
@@ -692,13 +692,7 @@ def _export(run: FinishedRun, dest: Path) -> str:
     data = {**run.record, "steps": run.step, "train_seconds": round(run.seconds, 1)}
     scores = {f"val_{k}": val for k, val in run.val.items()}
     return export_weights(net, dest, name=name, architecture=net.architecture,
-                          config=_plain(cfg), data=data, scores=scores)
-
-
-def _plain(cfg: HCMEFTrainConfig) -> dict[str, Any]:
-    from .config import config_to_dict
-
-    return config_to_dict(cfg)
+                          config=config_to_dict(cfg), data=data, scores=scores)
 
 
 def export_hcmef(out_dir: str | Path, dest: str | Path) -> str:
