@@ -305,6 +305,38 @@ def test_image_only_recipe_trains_exports_and_fuses(data_root, tmp_path):
     assert fused.shape == u.shape and 0.0 <= fused.min() and fused.max() <= 1.0
 
 
+def test_batches_crop_whole_samples_flip_only_vertically_and_alternate(data_root):
+    from expokit.models.hcmef import prior_inputs
+    from expokit.train.hcmef import RECIPE
+
+    cfg = load_train_config(None, _overrides(data_root, **{"distill.variant": "imageonly",
+                                                           "loop.batch_size": 6}))
+    data = prepare_data(cfg)
+    batch_fn = RECIPE.make_batch_fn(cfg, data)
+    b0, b1 = batch_fn(0, np.random.default_rng(3)), batch_fn(1, np.random.default_rng(3))
+    assert int(b0["phase"]) == 0 and int(b1["phase"]) == 1 and "eeg_under" not in b0
+    assert torch.equal(b0["under"], b1["under"])  # the batch depends on the rng alone
+    assert b0["under"].shape == (6, 3, 16, 16) and b0["prior"].shape == (6, 6, 16, 16)
+    whole = torch.from_numpy(data.train.under).permute(0, 3, 1, 2).float() / 255.0
+    over = torch.from_numpy(data.train.over).permute(0, 3, 1, 2).float() / 255.0
+    for i in range(6):  # each patch is a window of one sample, upright or flipped top-bottom
+        hits = []
+        for k in range(len(whole)):
+            for flip in (False, True):
+                u = whole[k].flip(1) if flip else whole[k]
+                o = over[k].flip(1) if flip else over[k]
+                for y in range(17):
+                    for x in range(17):
+                        if torch.equal(u[:, y:y + 16, x:x + 16], b0["under"][i]):
+                            hits.append((k, flip, y, x, o))
+        assert hits, i
+        k, flip, y, x, o = hits[0]
+        assert torch.equal(o[:, y:y + 16, x:x + 16], b0["over"][i])
+        # the prior sees the whole sample in the same orientation
+        u = whole[k].flip(1) if flip else whole[k]
+        assert torch.allclose(b0["prior"][i], prior_inputs(u[None], o[None], 16)[0])
+
+
 @pytest.fixture(scope="module")
 def mne():
     return pytest.importorskip("mne", reason="simulated EEG needs the extra eeg (MNE-Python)")
@@ -420,3 +452,27 @@ def test_cli_fuse_hcmef_with_a_weights_file(tmp_path, monkeypatch):
     assert np.array_equal(read_image(out), read_image(paths[2]))
     proc = run_cli("fuse", *paths, "--model", "hcmef", "-o", tmp_path / "m.png")
     assert proc.returncode == 2 and "--model is not an option of mertens" in proc.stderr
+
+
+# --- the shipped weights -----------------------------------------------------------------------
+def test_shipped_weights_never_saw_the_benchmark_scenes_or_subjects():
+    from expokit.models.zoo import WEIGHTS_DIR
+    from expokit.train.hcmef import EXPORT_NAMES, TEST_SUBJECTS
+
+    names = {*HCMEFStudent.PRETRAINED, *HCMEFTeacher.PRETRAINED}
+    assert set(EXPORT_NAMES.values()) | {"hcmef_concat"} == names
+    for name in sorted(names):
+        record = json.loads((WEIGHTS_DIR / f"{name}.json").read_text(encoding="utf-8"))
+        data = record["data"]
+        assert set(data["test_scenes_held_out"]) == {f"hdr_cc0_more/{s}.exr"
+                                                      for s in TEST_SCENES}, name
+        assert not {Path(s).stem for s in data["sources"]} & {*TEST_SCENES, *VAL_SCENES}, name
+        held = {f"sub-{s:02d} (simulated)" for s in TEST_SUBJECTS}
+        assert not held & set(data["subjects"]), name
+        assert record["config"]["distill"]["variant"] in data["summary"], name
+    student = HCMEFStudent.from_pretrained()  # the default: bi-level
+    assert student.architecture["mixing"] == "attention"
+    assert HCMEFStudent.from_pretrained("hcmef_concat").architecture["mixing"] == "concat"
+    u, o = _pair(40, 56)
+    fused = fuse_hcmef([u, o])
+    assert fused.shape == u.shape and np.isfinite(fused).all()

@@ -58,6 +58,7 @@ def test_model_config_takes_the_models_defaults():
 @pytest.mark.parametrize(("name", "files"), [
     ("deepfuse", ["configs/deepfuse.toml"]),
     ("uec", ["configs/uec.toml"]),
+    ("hcmef", ["configs/hcmef.toml"]),
 ])
 def test_shipped_configs_and_weight_records_load(name, files):
     cls = rc.get_recipe(name).config_cls

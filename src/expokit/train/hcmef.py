@@ -283,6 +283,8 @@ class PairData:
 
 @dataclass
 class TrainData:
+    """The training pool and the validation samples, each with its EEG."""
+
     train: PairData
     val: PairData
 
@@ -394,11 +396,12 @@ def _sice_samples(d: DataConfig) -> tuple[PairData, PairData]:
         for scene in chunk:
             sample = read_sice_scene(scene, resize="label")
             u, o = extreme_pair(sample)
+            if u.shape[2] != 3:
+                raise InputError(f"SICE scene {scene.folder}: HC-MEF trains on RGB shots, this "
+                                 f"scene's are grey: remove it from {d.sice_root}")
             # one square size so samples batch; SICE's aspect ratios differ little (4:3, 3:2)
             u, o, r = (cv2.resize(np.ascontiguousarray(a), (side, side),
                                   interpolation=cv2.INTER_AREA) for a in (u, o, sample.label))
-            if u.ndim == 2 or u.shape[2] != 3:
-                raise InputError(f"SICE scene {scene.folder}: HC-MEF trains on RGB shots")
             names.append(scene.name)
             us.append(u)
             os_.append(o)
