@@ -167,9 +167,10 @@ def run_demo(out_dir: str | Path, *, width: int = 960, console: Any = None) -> d
         results.append(_label(cv2.resize(img, (width // 2, h // 2),
                                          interpolation=cv2.INTER_AREA), caption))
     blank = np.full_like(results[0], 255)
-    rows = [np.hstack(tiles),
-            np.hstack(results[:4]) if len(results) >= 4 else np.hstack(results),
-            np.hstack(results[4:] + [blank] * (4 - len(results[4:])))]
+    rows = [np.hstack(tiles)]
+    for i in range(0, len(results), 4):  # rows of four panels, the last one padded
+        row = results[i:i + 4]
+        rows.append(np.hstack(row + [blank] * (4 - len(row))))
     sheet = np.vstack(rows)
     written["comparison sheet"] = write_image(out / "comparison.png", sheet)
     return written
