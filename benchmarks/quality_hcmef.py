@@ -336,6 +336,16 @@ def print_heldout(scores: Scores, samples: list[str], metrics: list[str], what: 
         print(f"  {line}")
     print({True: "ordering holds", False: "ordering does NOT hold",
            None: "ordering cannot be checked (a row was not scored)"}[holds])
+    pairs = [*zip(PAPER_ORDER[:-1], PAPER_ORDER[1:], strict=True),
+             ("bi-level", "concatenation (bi-level)"), (TEACHER, BASELINE)]
+    pairs = [(a, b) for a, b in pairs if a in scores and b in scores]
+    if pairs:
+        print("\nThe same comparisons per sample (PSNR of a minus b: mean +- standard error, "
+              "samples where a is better):")
+    for a, b in pairs:
+        mean, se, wins, n = paired_difference([scores[a][s]["psnr"] for s in samples],
+                                              [scores[b][s]["psnr"] for s in samples])
+        print(f"  {a} - {b}: {mean:+.2f} +- {se:.2f} dB, {wins}/{n}")
 
 
 # ---------------------------------------------------------------------------------------------
