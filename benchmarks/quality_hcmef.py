@@ -223,12 +223,28 @@ def _sim_metrics(out: np.ndarray, ref: np.ndarray, with_ms: bool, errors: dict[s
     return row
 
 
+#: The teacher's PSNR per held-out subject, with each pair's own EEG ("own") and with the EEG
+#: recorded for the next pair ("other"): does the teacher use what the EEG says?
+TEACHER_DETAIL: dict[tuple[int, str], list[float]] = {}
+
+
+def print_teacher_detail() -> None:
+    if not TEACHER_DETAIL:
+        return
+    print("\nEEG teacher per held-out subject, PSNR with each pair's own EEG / with the next "
+          "pair's EEG (a control: what the teacher gets from the EEG's content):")
+    for subject in sorted({s for s, _ in TEACHER_DETAIL}):
+        own, other = (float(np.mean(TEACHER_DETAIL[(subject, k)])) for k in ("own", "other"))
+        print(f"  subject {subject}: {own:.2f} / {other:.2f} dB")
+
+
 def heldout_table(root: Path, nets: dict[str, Any], args: argparse.Namespace,
                   errors: dict[str, str]) -> tuple[Scores, list[str], list[str], str]:
     """Scores of every row on the held-out pairs: ``(scores, samples, metrics, what)``."""
     import torch
 
     from expokit.fusion import fuse_deepfuse, fuse_hcmef, fuse_mertens
+    from expokit.metrics import psnr
     from expokit.train.ahdr import TEST_SCENES
     from expokit.train.hcmef import TEST_SUBJECTS, heldout_pairs, simulated_eeg
 
@@ -261,9 +277,14 @@ def heldout_table(root: Path, nets: dict[str, Any], args: argparse.Namespace,
             per_subject = []
             with torch.no_grad():
                 for s in range(eeg.shape[0]):
-                    e = torch.from_numpy(eeg[s, i:i + 1].astype(np.float32))
-                    y = nets[TEACHER](u, o, e[:, 0], e[:, 1], e[:, 2])
-                    per_subject.append(y[0].permute(1, 2, 0).numpy())
+                    for key, j in (("own", i), ("other", (i + 1) % len(names))):
+                        e = torch.from_numpy(eeg[s, j:j + 1].astype(np.float32))
+                        y = nets[TEACHER](u, o, e[:, 0], e[:, 1], e[:, 2])
+                        img = y[0].permute(1, 2, 0).numpy()
+                        if key == "own":
+                            per_subject.append(img)
+                        TEACHER_DETAIL.setdefault((TEST_SUBJECTS[s], key), []).append(
+                            psnr(img, ref[i], data_range=1.0))
             outs[TEACHER] = per_subject
         for lab in scores:
             out = outs.get(lab)
@@ -554,6 +575,7 @@ def main(argv: list[str] | None = None) -> int:
     if (root / "hdr_cc0_more").is_dir():
         scores, samples, metrics, what = heldout_table(root, nets, args, errors)
         print_heldout(scores, samples, metrics, what, failed)
+        print_teacher_detail()
         parts.append(("heldout", scores))
         msg = _fail_on_unscored(scores, metrics, errors, "held-out")
         if msg:
