@@ -40,7 +40,7 @@ def _label(img: np.ndarray, text: str) -> np.ndarray:
 
 def _learned(frames: list[np.ndarray], truth: np.ndarray, out: Path, say: Any,
              written: dict[str, Path]) -> list[tuple[np.ndarray, str]]:
-    """DeepFuse on the bracket, the HC-MEF student on its darkest and brightest shot, UEC on an
+    """DeepFuse on the bracket, the HC-MEF student on a pair of its shots 6 stops apart, UEC on an
     under-exposed shot and AHDR on a dynamic three-frame bracket of the same scene, where
     PyTorch is installed."""
     from .errors import MissingResourceError
@@ -62,10 +62,15 @@ def _learned(frames: list[np.ndarray], truth: np.ndarray, out: Path, say: Any,
         fused = fuse_deepfuse(frames)
         written["DeepFuse fusion"] = write_image(out / "fused_deepfuse.png", fused)
         results.append((fused, "DeepFuse fusion"))
-        say("fusing the darkest and brightest shot (HC-MEF student, learned)")
-        fused = fuse_hcmef(frames)
+        # HC-MEF fuses two shots; its training pairs lie 4-6 stops apart, so it gets the
+        # 1/16 s and 4 s shots (6 stops), not the 9 stops of the darkest and brightest.
+        pair = (frames[1], frames[3])
+        say(f"fusing the {_fmt_time(DEMO_TIMES[1])} and {_fmt_time(DEMO_TIMES[3])} shots "
+            "(HC-MEF student, learned)")
+        fused = fuse_hcmef(pair)
         written["HC-MEF fusion"] = write_image(out / "fused_hcmef.png", fused)
-        results.append((fused, "HC-MEF (2 shots)"))
+        results.append((fused, f"HC-MEF ({_fmt_time(DEMO_TIMES[1])} + "
+                               f"{_fmt_time(DEMO_TIMES[3])})"))
         # The 1/16 s shot: under-exposed, but less than the 1/128 s one, which lies beyond the
         # -3..+3 EV range UEC was trained on.
         say(f"correcting the {_fmt_time(DEMO_TIMES[1])} shot's exposure (UEC, learned)")
