@@ -184,3 +184,31 @@ def test_stim_channel_code(tmp_path):
     eps = load_epochs(write_manifest(tmp_path, path.name, rows=[f"s01,a,over,{path.name},11,"]))
     assert eps.data.shape == (1, 8, 250) and "STI 014" not in eps.channels
     assert power_at(eps.data[0, SINE_CH], 250.0, 10.0) > 0.5
+
+
+def test_files_at_different_rates_give_one_epoch_length(tmp_path):
+    """A 1000 Hz and a 500 Hz recording of the same signal: same epoch length, same response."""
+    make_raw().save(tmp_path / "fast_raw.fif", verbose="error")
+    make_raw().resample(500.0, verbose="error").save(tmp_path / "slow_raw.fif", verbose="error")
+    rows = []
+    for subject, file in (("s01", "fast_raw.fif"), ("s02", "slow_raw.fif")):
+        seen: dict[str, int] = {}
+        for cls in CLASSES:
+            seen[cls] = seen.get(cls, 0) + 1
+            rows.append(f"{subject},scene{seen[cls]},{cls},{file},{cls},{seen[cls]}")
+    eps = load_epochs(write_manifest(tmp_path, None, rows))
+    assert eps.data.shape == (12, 8, 250)
+    fast, slow = eps.data[:6, SINE_CH], eps.data[6:, SINE_CH]
+    for k, cls in enumerate(CLASSES):
+        if cls == "over":  # the 10 Hz response, sample for sample
+            assert np.corrcoef(fast[k], slow[k])[0, 1] > 0.95
+
+
+def test_a_rate_below_the_epoch_rate_is_a_clear_error(tmp_path):
+    make_raw().resample(200.0, verbose="error").save(tmp_path / "low_raw.fif", verbose="error")
+    with pytest.raises(InputError, match=r"low_raw.fif: recorded at 200 Hz, below "
+                                         r"EpochConfig.sfreq \(250 Hz\)"):
+        load_epochs(write_manifest(tmp_path, "low_raw.fif"))
+    eps = load_epochs(write_manifest(tmp_path, "low_raw.fif"),
+                      EpochConfig(sfreq=200.0, h_freq=40.0))
+    assert eps.data.shape == (6, 8, 200)

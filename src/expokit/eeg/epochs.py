@@ -273,7 +273,13 @@ def _prepare(raw: Any, path: Path, config: EpochConfig, names: tuple[str, ...]) 
     import numpy as np
 
     raw = raw.copy().pick(list(names))
-    nyquist = raw.info["sfreq"] / 2
+    rate = float(raw.info["sfreq"])
+    nyquist = rate / 2
+    if rate < config.sfreq:
+        raise InputError(f"{path}: recorded at {rate:g} Hz, below EpochConfig.sfreq "
+                         f"({config.sfreq:g} Hz): resampling up would invent samples; give "
+                         f"an sfreq of at most {rate:g} Hz (and an h_freq below half of it)")
+    # (EpochConfig keeps h_freq below sfreq / 2, so the band-pass fits every accepted file)
     if config.notch is not None:
         freqs = np.arange(config.notch, nyquist, config.notch)
         if freqs.size:
