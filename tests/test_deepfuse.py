@@ -210,7 +210,7 @@ def test_bad_input_errors():
         fuse_deepfuse([a, a], weights=net, tile=8)
     with pytest.raises(InputError, match="overlap"):
         fuse_deepfuse([a, a], weights=net, overlap=-1)
-    with pytest.raises(InputError, match="neither a shipped name"):
+    with pytest.raises(InputError, match="neither a shipped DeepFuse weights name"):
         fuse_deepfuse([a, a], weights="nosuchmodel")
     with pytest.raises(MissingResourceError, match="does not exist"):
         fuse_deepfuse([a, a], weights="/nonexistent/w.safetensors")

@@ -149,8 +149,10 @@ def test_fusion_errors(student):
         fuse_hcmef([u[..., :1], o[..., :1]], model=student)
     with pytest.raises(InputError, match="teacher"):
         fuse_hcmef([u, o], model="hcmef_teacher")
-    with pytest.raises(InputError, match="neither a shipped"):
+    with pytest.raises(InputError, match="neither a shipped HC-MEF student weights name"):
         fuse_hcmef([u, o], model="nope")
+    with pytest.raises(InputError, match="or a HCMEFStudent, got int"):
+        fuse_hcmef([u, o], model=3)
     with pytest.raises(InputError, match="tile"):
         fuse_hcmef([u, o], model=student, tile=8)
     with pytest.raises(InputError, match=r"\[0, 1\]"):

@@ -76,26 +76,6 @@ def fuse_chroma(channels: Sequence[np.ndarray], *, tau: float = TAU) -> np.ndarr
     return acc.result()
 
 
-def _load_model(weights: str | Path | DeepFuse, device: str | torch.device) -> DeepFuse:
-    from ..models.deepfuse import DeepFuse
-
-    if isinstance(weights, DeepFuse):
-        return weights.to(device).eval()
-    if isinstance(weights, Path) or (isinstance(weights, str) and (
-            weights.endswith(".safetensors") or "/" in weights or "\\" in weights)):
-        model = DeepFuse.from_pretrained(path=Path(weights), device=device)
-    elif isinstance(weights, str):
-        if weights not in DeepFuse.PRETRAINED:
-            raise InputError(
-                f"weights {weights!r} is neither a shipped name ({', '.join(DeepFuse.PRETRAINED)})"
-                " nor a .safetensors file path"
-            )
-        model = DeepFuse.from_pretrained(weights, device=device)
-    else:
-        raise InputError(f"weights must be a name or a path, got {type(weights).__name__}")
-    return model.eval()
-
-
 def fuse_y(
     y: Sequence[np.ndarray],
     model: DeepFuse,
@@ -248,7 +228,9 @@ def fuse_deepfuse(
     n_threads = resolve_threads(threads)
     dev = resolve_device(device)
     with torch_threads(n_threads):
-        model = _load_model(weights, dev)
+        from ..models.deepfuse import DeepFuse
+
+        model = DeepFuse.resolve(weights, device=dev, label="DeepFuse")
         grey = frames[0].shape[2] == 1
         if grey:
             ys = [to_float32(f)[..., 0] for f in frames]

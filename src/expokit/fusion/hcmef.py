@@ -44,23 +44,10 @@ def _load_model(model: str | os.PathLike[str] | HCMEFStudent, device: torch.devi
                 ) -> HCMEFStudent:
     from ..models.hcmef import HCMEFStudent, HCMEFTeacher
 
-    if isinstance(model, HCMEFStudent):
-        return model.to(device).eval()
-    if isinstance(model, os.PathLike) or (isinstance(model, str) and (
-            model.endswith(".safetensors") or "/" in model or "\\" in model)):
-        return HCMEFStudent.from_pretrained(path=Path(model), device=device)
-    if isinstance(model, str):
-        if model in HCMEFTeacher.PRETRAINED:
-            raise InputError(f"model {model!r} is HC-MEF's teacher, which needs the viewer's EEG; "
-                             f"fuse images with a student: {', '.join(HCMEFStudent.PRETRAINED)}")
-        if model not in HCMEFStudent.PRETRAINED:
-            raise InputError(
-                f"model {model!r} is neither a shipped HC-MEF student "
-                f"({', '.join(HCMEFStudent.PRETRAINED)}; see `expokit models`) nor a "
-                ".safetensors file path")
-        return HCMEFStudent.from_pretrained(model, device=device)
-    raise InputError(f"model must be a weights name, a .safetensors path or an HCMEFStudent, "
-                     f"got {type(model).__name__}")
+    if isinstance(model, str) and model in HCMEFTeacher.PRETRAINED:
+        raise InputError(f"model {model!r} is HC-MEF's teacher, which needs the viewer's EEG; "
+                         f"fuse images with a student: {', '.join(HCMEFStudent.PRETRAINED)}")
+    return HCMEFStudent.resolve(model, device=device, label="HC-MEF student")
 
 
 def _extremes(frames: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -47,7 +46,6 @@ from ..errors import InputError
 from ..nn.runtime import require_torch, resolve_device, tile_windows, torch_threads
 
 if TYPE_CHECKING:
-    import torch
 
     from ..models.ahdr import AHDR
 
@@ -57,29 +55,6 @@ __all__ = ["merge_ahdr"]
 FRAMES = 3
 #: The default overlap is the model's radius rounded up to a multiple of this.
 _OVERLAP_STEP = 8
-
-
-def _load_model(model: str | os.PathLike[str] | AHDR, device: torch.device) -> AHDR:
-    """The network in eval mode on ``device``: a shipped name, a weights file, or an instance."""
-    from ..models.ahdr import AHDR
-
-    if isinstance(model, AHDR):
-        return model.to(device).eval()
-    if isinstance(model, os.PathLike) or (isinstance(model, str) and (
-            model.endswith(".safetensors") or "/" in model or "\\" in model)):
-        return AHDR.from_pretrained(path=Path(model), device=device)
-    if isinstance(model, str):
-        if model not in AHDR.PRETRAINED:
-            raise InputError(
-                f"model {model!r} is neither a shipped AHDR weights name "
-                f"({', '.join(AHDR.PRETRAINED)}; see `expokit models`) nor a .safetensors file "
-                "path"
-            )
-        return AHDR.from_pretrained(model, device=device)
-    raise InputError(
-        f"model must be a weights name, a .safetensors path or an AHDR instance, got "
-        f"{type(model).__name__}"
-    )
 
 
 def merge_ahdr(
@@ -173,7 +148,9 @@ def merge_ahdr(
     h, w = frames[0].shape[:2]
     out = np.empty((h, w, 3), np.float32)
     with torch_threads(n_threads):
-        net = _load_model(model, dev)
+        from ..models.ahdr import AHDR
+
+        net = AHDR.resolve(model, device=dev, label="AHDR")
         pad = (-(-net.radius // _OVERLAP_STEP) * _OVERLAP_STEP if overlap is None
                else int(overlap))
         tiles = tile_windows(h, w, int(tile), pad)

@@ -376,6 +376,41 @@ class Pretrained:
         load_weights(model, weights, sha256=sha if isinstance(sha, str) else None)
         return model.to(resolve_device(device)).eval()
 
+    @classmethod
+    def resolve(cls: type[P], model: object, *, device: str | torch.device = "cpu",
+                label: str | None = None) -> P:
+        """What an inference function's ``model`` argument names, ready to run.
+
+        Args:
+            model: an instance of this class (moved to ``device``), the path of a
+                ``.safetensors`` file (a :class:`os.PathLike`, or a string ending in
+                ``.safetensors`` or holding a path separator), or a shipped weights name.
+            device: where to put the model.
+            label: how messages name the model (default: the class name).
+
+        Returns:
+            The model in ``eval()`` mode on ``device``.
+
+        Raises:
+            InputError: an unknown name (the message lists the shipped ones), another type,
+                or whatever :meth:`from_pretrained` raises.
+        """
+        what = label or cls.__name__
+        if isinstance(model, cls):
+            return model.to(resolve_device(device)).eval()  # type: ignore[attr-defined]
+        if isinstance(model, os.PathLike) or (isinstance(model, str) and (
+                model.endswith(_SUFFIX) or "/" in model or "\\" in model)):
+            return cls.from_pretrained(path=Path(model), device=device)
+        if isinstance(model, str):
+            if model not in cls.PRETRAINED:
+                raise InputError(
+                    f"{model!r} is neither a shipped {what} weights name "
+                    f"({', '.join(cls.PRETRAINED)}; see `expokit models`) nor a .safetensors "
+                    "file path")
+            return cls.from_pretrained(model, device=device)
+        raise InputError(f"give a weights name, a .safetensors path or a {cls.__name__}, got "
+                         f"{type(model).__name__}")
+
 
 def list_pretrained() -> list[dict[str, Any]]:
     """The records of the weights shipped in :data:`WEIGHTS_DIR`, one per sidecar ``.json``.
