@@ -31,9 +31,10 @@ ordering bi-level > joint > two-stage > image-only holds on mean PSNR, each ineq
 its numbers.
 
 **2. MEFB** (``<data>/mefb/input``, 100 real under/over pairs, the first ``--mefb-limit`` by
-name; ``--no-mefb`` skips it): the darkest and the brightest shot (mean grey level; every
-MEFB scene but ArchSequence has exactly two, and ArchSequence's third file is ``ev.txt``) are
-fused by Mertens, DeepFuse and each HC-MEF student, rounded to 8 bits as a file would store
+name; ``--no-mefb`` skips it): the darkest and the brightest shot
+(``expokit.metrics.score.extreme_pair``, mean luma; every MEFB scene but ArchSequence has
+exactly two, and ArchSequence's third file is ``ev.txt``) are fused by Mertens, DeepFuse and
+each HC-MEF student, rounded to 8 bits as a file would store
 them, and scored with ``mef_ssim`` (Ma et al. 2015, single scale, against the two shots),
 ``qabf`` (MEFB's Q^AB/F, the two shots) and ``brisque`` (the fused image alone, lower is
 better). HC-MEF never saw MEFB. DeepFuse's shipped weights were trained on most MEFB input
@@ -372,11 +373,6 @@ def print_heldout(scores: Scores, samples: list[str], metrics: list[str], what: 
 # ---------------------------------------------------------------------------------------------
 # 2. MEFB
 # ---------------------------------------------------------------------------------------------
-def _extremes(sources: list[np.ndarray]) -> list[np.ndarray]:
-    means = [float(s.mean()) for s in sources]
-    return [sources[int(np.argmin(means))], sources[int(np.argmax(means))]]
-
-
 def mefb_scores(mefb: Path, nets: dict[str, Any], args: argparse.Namespace,
                 errors: dict[str, str]) -> tuple[Scores, list[str]]:
     from expokit.fusion import fuse_deepfuse, fuse_hcmef, fuse_mertens
@@ -384,6 +380,7 @@ def mefb_scores(mefb: Path, nets: dict[str, Any], args: argparse.Namespace,
     from expokit.metrics import brisque, mef_ssim
     from expokit.metrics._mefb_data import source_paths
     from expokit.metrics.features import qabf
+    from expokit.metrics.score import extreme_pair
 
     scenes = sorted((p.name for p in (mefb / "input").iterdir() if p.is_dir()),
                     key=str.lower)
@@ -395,7 +392,8 @@ def mefb_scores(mefb: Path, nets: dict[str, Any], args: argparse.Namespace,
     t = args.threads
     for i, scene in enumerate(scenes):
         paths = source_paths(mefb, scene)
-        pair = _extremes([read_image(p) for p in paths])
+        shots = [read_image(p) for p in paths]
+        pair = [shots[k] for k in extreme_pair(shots)]
         fuse: dict[str, Callable[[], np.ndarray]] = {
             "Mertens": partial(fuse_mertens, pair, threads=t),
             "DeepFuse": partial(fuse_deepfuse, pair, threads=t)}

@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .._checks import check_stack, check_unit_range, resolve_threads, to_float32
-from ..color import luminance
 from ..errors import InputError
+from ..metrics.score import extreme_pair
 from ..nn.runtime import require_torch, resolve_device, tile_windows, torch_threads
 
 if TYPE_CHECKING:
@@ -48,12 +48,6 @@ def _load_model(model: str | os.PathLike[str] | HCMEFStudent, device: torch.devi
         raise InputError(f"model {model!r} is HC-MEF's teacher, which needs the viewer's EEG; "
                          f"fuse images with a student: {', '.join(HCMEFStudent.PRETRAINED)}")
     return HCMEFStudent.resolve(model, device=device, label="HC-MEF student")
-
-
-def _extremes(frames: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    means = [float(np.mean(luminance(to_float32(f)), dtype=np.float64)) for f in frames]
-    order = sorted(range(len(frames)), key=means.__getitem__)  # stable: ties keep order
-    return frames[order[0]], frames[order[-1]]
 
 
 def fuse_hcmef(
@@ -112,7 +106,8 @@ def fuse_hcmef(
         raise InputError(f"overlap must be an integer >= 0 pixels, got {overlap!r}")
     tile = -(-int(tile) // _ALIGN) * _ALIGN
     overlap = -(-int(overlap) // _ALIGN) * _ALIGN
-    under, over = _extremes(list(frames))
+    dark, bright = extreme_pair(frames)
+    under, over = frames[dark], frames[bright]
     n_threads = resolve_threads(threads)
     dev = resolve_device(device)
 
