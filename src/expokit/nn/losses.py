@@ -36,11 +36,20 @@ def _gaussian_1d(size: int, sigma: float, like: Tensor) -> Tensor:
 
 
 def _filter_valid(x: Tensor, kernel: Tensor) -> Tensor:
-    """Separable 'valid' correlation of ``(M, H, W)`` planes with a 1-D kernel on both axes."""
+    """Separable 'valid' correlation of ``(M, H, W)`` planes with a 1-D kernel on both axes.
+
+    float64 (what the losses use) is summed over shifted slices: torch's CPU convolution has
+    no fast float64 path (about 20 times slower than these ``size`` multiply-adds per axis).
+    """
     size = kernel.numel()
-    y = F.conv2d(x.unsqueeze(1), kernel.view(1, 1, 1, size))
-    y = F.conv2d(y, kernel.view(1, 1, size, 1))
-    return y.squeeze(1)
+    if x.dtype != torch.float64:
+        y = F.conv2d(x.unsqueeze(1), kernel.view(1, 1, 1, size))
+        y = F.conv2d(y, kernel.view(1, 1, size, 1))
+        return y.squeeze(1)
+    w = x.shape[-1] - size + 1
+    y = sum(kernel[i] * x[..., i:i + w] for i in range(size))
+    h = x.shape[-2] - size + 1
+    return sum(kernel[i] * y[..., i:i + h, :] for i in range(size))
 
 
 def _safe_sqrt(x: Tensor, zero: Tensor) -> Tensor:
