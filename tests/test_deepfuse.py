@@ -370,3 +370,67 @@ def test_no_training_scene_matches_any_ma2015_image(shared_data):
     assert "TableLamp" in scenes.excluded  # = Ma's Lamp_hdr-projects.com, pixel for pixel
     assert "tower" in scenes.excluded
     assert len(scenes.excluded) == 17
+
+
+# --- the learned merge of N exposures ---------------------------------------------------------
+def test_softmax_merge_starts_as_the_mean_merge_and_is_order_free():
+    base = _net(1)
+    net = DeepFuse(merge="softmax").eval()
+    keys = net.load_state_dict(base.state_dict(), strict=False)
+    assert keys.missing_keys == ["score.weight", "score.bias"] and not keys.unexpected_keys
+    y = torch.rand(2, 5, 1, 30, 34)
+    with torch.no_grad():
+        # zero scores: a uniform softmax, 2 * mean = 2/N * sum, the fixed rule
+        assert torch.allclose(net(y), base(y), atol=1e-6)
+        torch.nn.init.normal_(net.score.weight, std=0.5)
+        out = net(y)
+        assert not torch.allclose(out, base(y), atol=1e-3)  # the scores now matter
+        assert torch.allclose(net(y[:, [3, 0, 4, 2, 1]]), out, atol=1e-5)
+    assert net.architecture["merge"] == "softmax" and "merge" not in base.architecture
+    with pytest.raises(InputError, match="merge must be one of"):
+        DeepFuse(merge="max")
+
+
+def test_softmax_merge_tiled_one_exposure_at_a_time_equals_whole_image():
+    torch.manual_seed(3)
+    net = DeepFuse(merge="softmax").eval()
+    torch.nn.init.normal_(net.score.weight, std=0.5)
+    rng = np.random.default_rng(0)
+    ys = [rng.random((70, 90), dtype=np.float32) for _ in range(4)]
+    with torch.no_grad():
+        whole = net(torch.from_numpy(np.stack(ys))[None, :, None])[0, 0].numpy()
+    tiled = fuse_y(ys, net, tile=32, overlap=16)  # online softmax over the exposures
+    np.testing.assert_allclose(tiled, whole, atol=1e-5)
+
+
+def test_training_can_start_from_shipped_weights():
+    from expokit.train.deepfuse import _model
+
+    if not (WEIGHTS_DIR / "deepfuse_3k.safetensors").is_file():
+        pytest.skip("shipped DeepFuse weights are absent (package built without them)")
+    cfg = load_train_config(None, {"init": "deepfuse_3k", "model.merge": "softmax"})
+    net = _model(cfg)
+    start = DeepFuse.from_pretrained("deepfuse_3k")
+    assert torch.equal(net.c3.weight, start.c3.weight)
+    assert float(net.score.weight.abs().sum()) == 0.0
+    with pytest.raises(InputError, match="do not fit"):
+        _model(load_train_config(None, {"init": "deepfuse_3k", "model.c1": 8}))
+
+
+def test_sim_sources_take_stems_and_globs_and_refuse_memorial(tmp_path):
+    from expokit.train.deepfuse import sim_source_paths
+
+    (tmp_path / "hdr_cc0").mkdir()
+    (tmp_path / "more").mkdir()
+    for p in ("hdr_cc0/city.exr", "more/b.exr", "more/a.exr", "more/notes.txt"):
+        (tmp_path / p).write_bytes(b"")
+    got = sim_source_paths(["city", "more/*.exr"], tmp_path)
+    assert [p.relative_to(tmp_path).as_posix() for p in got] == [
+        "hdr_cc0/city.exr", "more/a.exr", "more/b.exr"]
+    with pytest.raises(MissingResourceError, match="matches no file"):
+        sim_source_paths(["nothing/*.exr"], tmp_path)
+    with pytest.raises(MissingResourceError, match="is absent"):
+        sim_source_paths(["forest"], tmp_path)
+    (tmp_path / "more" / "Memorial_copy.exr").write_bytes(b"")
+    with pytest.raises(InputError, match="Memorial"):
+        sim_source_paths(["more/*.exr"], tmp_path)

@@ -124,18 +124,16 @@ def _fuse_tiles(
     h, w = shape
     if out is None:
         out = np.empty((h, w), np.float32)
-    scale = 1.0 if n == 2 else 2.0 / n
+    from ..models.deepfuse import FeatureMerge
+
     with torch.no_grad():
         for y0, y1, x0, x1, r0, r1, c0, c1 in tile_windows(h, w, tile, int(overlap)):
-            acc = torch.zeros(())
+            merge = FeatureMerge(model)
             for k in range(n):
                 t = torch.from_numpy(np.ascontiguousarray(get(k, r0, r1, c0, c1),
                                                           dtype=np.float32))
-                feats = model.features(t.to(device)[None, None])
-                acc = feats if k == 0 else acc.add_(feats)
-            if scale != 1.0:
-                acc.mul_(scale)
-            res = model.reconstruct(acc)[0, 0]
+                merge.add(model.features(t.to(device)[None, None]))
+            res = model.reconstruct(merge.result())[0, 0]
             out[y0:y1, x0:x1] = res[y0 - r0: y1 - r0, x0 - c0: x1 - c0].cpu().numpy()
     return out
 
@@ -191,8 +189,8 @@ def fuse_deepfuse(
     Args:
         images: N >= 2 exposures, ``(H, W, 3)`` RGB or ``(H, W)``/``(H, W, 1)`` grey, one size
             and dtype, display-referred (uint8, uint16 or float in [0, 1]). Exposure times are
-            not needed. N > 2 is fused in one pass (features summed and scaled by 2/N, see
-            :mod:`expokit.models.deepfuse`).
+            not needed. N > 2 is fused in one pass (the network's merge of the N feature maps,
+            see :mod:`expokit.models.deepfuse`).
         weights: a shipped weights name (``"deepfuse"``) or the path of a ``.safetensors``
             file written by ``expokit train deepfuse --export``.
         tile: core tile side in pixels (>= 16); bounds memory.

@@ -19,10 +19,16 @@ figure). Every convolution keeps the image size ("same" output) with **reflect**
 (zero padding darkens borders); the receptive field is ``5 + 7 + 7 + 5 + 5 - 4 = 25`` pixels,
 so an output pixel depends on the input within 12 pixels of it.
 
-More than two exposures: the paper fuses pairs. Here the N feature maps are summed and scaled
-by ``2 / N``, which is exactly the paper's sum for N = 2, keeps the scale of the fused features
-the same for any N, and makes the output independent of the order of the exposures. The
-shipped weights were trained with N drawn from {2, 3} (``expokit.train.deepfuse``).
+More than two exposures: the paper fuses pairs by adding the two feature maps. Two merges of N
+maps are offered, both independent of the order of the exposures and exactly the paper's sum
+for N = 2 when untrained:
+
+* ``merge="mean"``: the N maps are summed and scaled by ``2 / N`` (a fixed rule);
+* ``merge="softmax"`` (learned): ``2 * sum_k softmax_k(s(f_k)) * f_k``, where ``s`` is a 1x1
+  convolution (``c2 * c2 + c2`` parameters) giving every exposure, pixel and channel a score,
+  and the softmax runs over the exposures. It starts at zero, where it equals ``"mean"``, so it
+  can be fine-tuned from weights trained with ``"mean"``; it learns which exposure's features
+  to keep where (a well-exposed one's rather than the average of 16), for any N.
 
 The colour channels are not part of the network: :func:`expokit.fusion.deepfuse.fuse_deepfuse`
 fuses Cb/Cr with the paper's weighted average.
@@ -43,6 +49,9 @@ from torch import Tensor, nn
 
 from ..errors import InputError
 from .zoo import Pretrained
+
+#: Feature merges of N exposures (see the module text).
+MERGES = ("mean", "softmax")
 
 #: Context (pixels on each side) that one output pixel depends on: (25 - 1) / 2.
 RECEPTIVE_RADIUS = 12
@@ -67,6 +76,8 @@ class DeepFuse(nn.Module, Pretrained):
         k3: kernel size of C3.
         k4: kernel size of C4.
         k5: kernel size of C5 (one output channel).
+        merge: how the exposures' C2 features are fused: ``"mean"`` (sum times 2/N) or
+            ``"softmax"`` (learned per-pixel weights over the exposures); see the module text.
 
     Shape:
         ``y``: ``(B, N, 1, H, W)`` Y channels of N >= 2 exposures in [0, 1]; output
@@ -83,19 +94,29 @@ class DeepFuse(nn.Module, Pretrained):
     torch.Size([1, 1, 32, 40])
     """
 
-    PRETRAINED: ClassVar[dict[str, str]] = {"deepfuse": "deepfuse"}
+    PRETRAINED: ClassVar[dict[str, str]] = {"deepfuse": "deepfuse", "deepfuse_3k": "deepfuse_3k"}
 
     def __init__(self, *, c1: int = 16, c2: int = 32, c3: int = 32, c4: int = 16, k1: int = 5,
-                 k2: int = 7, k3: int = 7, k4: int = 5, k5: int = 5) -> None:
+                 k2: int = 7, k3: int = 7, k4: int = 5, k5: int = 5,
+                 merge: str = "mean") -> None:
         super().__init__()
+        if merge not in MERGES:
+            raise InputError(f"merge must be one of {', '.join(MERGES)}, got {merge!r}")
         self.c1 = _conv(1, c1, k1)
         self.c2 = _conv(c1, c2, k2)
         self.c3 = _conv(c2, c3, k3)
         self.c4 = _conv(c3, c4, k4)
         self.c5 = _conv(c4, 1, k5)
+        self.merge = merge
+        if merge == "softmax":
+            self.score = nn.Conv2d(c2, c2, 1)
+            nn.init.zeros_(self.score.weight)
+            nn.init.zeros_(self.score.bias)
         self.radius = (k1 + k2 + k3 + k4 + k5 - 5) // 2
         self.architecture = {"c1": c1, "c2": c2, "c3": c3, "c4": c4,
                              "k1": k1, "k2": k2, "k3": k3, "k4": k4, "k5": k5}
+        if merge != "mean":  # records of weights trained before merges existed lack the key
+            self.architecture["merge"] = merge
 
     def features(self, y: Tensor) -> Tensor:
         """C1 -> ReLU -> C2 -> ReLU of ``(M, 1, H, W)`` Y channels (the tied extractor)."""
@@ -116,7 +137,50 @@ class DeepFuse(nn.Module, Pretrained):
         if n < 2:
             raise InputError(f"y holds {n} exposure(s), expected at least 2 (dim 1)")
         feats = self.features(y.reshape(b * n, 1, h, w))
+        if self.merge == "softmax":
+            weights = torch.softmax(self.score(feats).view(b, n, *feats.shape[1:]), dim=1)
+            fused = 2.0 * (weights * feats.view(b, n, *feats.shape[1:])).sum(dim=1)
+            return self.reconstruct(fused)
         fused = feats.view(b, n, *feats.shape[1:]).sum(dim=1)
         if n != 2:
             fused = fused * (2.0 / n)
         return self.reconstruct(fused)
+
+
+class FeatureMerge:
+    """The exposures' features merged one exposure at a time (tiled inference, any N).
+
+    ``add(f)`` takes one exposure's ``(1, c2, h, w)`` C2 features; ``result()`` is what
+    :meth:`DeepFuse.forward` fuses from all of them. For ``"softmax"`` the softmax over the
+    exposures is accumulated online (running maximum of the scores, rescaled sums), so memory
+    holds three feature maps whatever N.
+    """
+
+    def __init__(self, model: DeepFuse) -> None:
+        self.model = model
+        self.n = 0
+        self.acc: Tensor | None = None
+        self.norm: Tensor | None = None
+        self.peak: Tensor | None = None
+
+    def add(self, feats: Tensor) -> None:
+        self.n += 1
+        if self.model.merge == "mean":
+            self.acc = feats if self.acc is None else self.acc.add_(feats)
+            return
+        z = self.model.score(feats)
+        if self.peak is None:
+            self.peak, self.norm, self.acc = z, torch.ones_like(z), feats
+            return
+        peak = torch.maximum(self.peak, z)
+        old, new = torch.exp(self.peak - peak), torch.exp(z - peak)
+        self.norm = self.norm * old + new
+        self.acc = self.acc * old + new * feats
+        self.peak = peak
+
+    def result(self) -> Tensor:
+        if self.acc is None:
+            raise InputError("no exposure was added to the merge")
+        if self.model.merge == "softmax":
+            return self.acc * (2.0 / self.norm)
+        return self.acc if self.n == 2 else self.acc * (2.0 / self.n)

@@ -95,7 +95,9 @@ class DataConfig:
         sim_fraction: fraction of N = 2 samples taken from simulated rather than real brackets.
         n_inputs: exposure counts a batch may have; drawn uniformly per step (N > 2 batches are
             all simulated).
-        sim_sources: ``hdr_cc0`` radiance files (stems) to simulate from.
+        sim_sources: radiance maps to simulate from: stems of ``hdr_cc0`` files, or paths
+            (globs allowed) under ``data_root``, e.g. ``"hdr_cc0_more/*.exr"``
+            (:func:`sim_source_paths`).
         sim_pool: simulated brackets rendered once at the start.
         sim_size: side of the square radiance crop each simulated bracket is rendered from.
         sim_max_side: radiance maps are downscaled to at most this many pixels first.
@@ -162,6 +164,9 @@ class DeepFuseTrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     loop: LoopConfig = field(default_factory=_default_loop)
+    #: weights to start from (a shipped name or a .safetensors path; "" = random). Layers the
+    #: model has and the weights lack (the ``"softmax"`` merge's scores) keep their zero start.
+    init: str = ""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -194,6 +199,40 @@ def _read_y(paths: Sequence[Path], max_side: int) -> np.ndarray:
     return np.stack([_downscale(y[:h, :w], max_side) for y in ys])
 
 
+def sim_source_paths(sources: Sequence[str], root: Path) -> list[Path]:
+    """The radiance files that ``data.sim_sources`` names, in order.
+
+    A plain stem (``"city"``) is ``<root>/hdr_cc0/<stem>.exr``; an entry with a ``/`` is a path
+    under ``root`` and may be a glob (``"hdr_cc0_more/*.exr"``: every file, sorted by name).
+    Anything named like Memorial is refused (Ma 2015 has a Memorial sequence).
+
+    Raises:
+        InputError: a Memorial source.
+        MissingResourceError: a named file, or a glob's folder, that does not exist.
+    """
+    paths: list[Path] = []
+    for entry in sources:
+        if "memorial" in entry.lower():
+            raise InputError(f"data.sim_sources: {entry!r} is refused: Ma 2015's Memorial "
+                             "sequence is held out for testing")
+        if "/" in entry:
+            found = sorted(root.glob(entry)) if any(c in entry for c in "*?[") else [root / entry]
+            if not found or not all(p.is_file() for p in found):
+                raise MissingResourceError(f"data.sim_sources names {entry!r} but {root / entry} "
+                                           "matches no file")
+        else:
+            found = [root / "hdr_cc0" / f"{entry}.exr"]
+            if not found[0].is_file():
+                raise MissingResourceError(f"{found[0]} is absent (data.sim_sources names "
+                                           f"{entry!r})")
+        for p in found:
+            if "memorial" in p.name.lower():
+                raise InputError(f"data.sim_sources: {p} is refused: Ma 2015's Memorial "
+                                 "sequence is held out for testing")
+        paths.extend(found)
+    return paths
+
+
 def render_sim_pool(data: DataConfig, root: Path, seed: int) -> list[np.ndarray]:
     """Pre-render ``data.sim_pool`` simulated Y stacks, deterministic from ``seed``.
 
@@ -209,16 +248,8 @@ def render_sim_pool(data: DataConfig, root: Path, seed: int) -> list[np.ndarray]
 
     if data.sim_pool <= 0:
         return []
-    folder = root / "hdr_cc0"
-    radiances = []
-    for stem in data.sim_sources:
-        if "memorial" in stem.lower():
-            raise InputError(f"data.sim_sources: {stem!r} is refused: Ma 2015's Memorial "
-                             "sequence is held out for testing")
-        path = folder / f"{stem}.exr"
-        if not path.is_file():
-            raise MissingResourceError(f"{path} is absent (data.sim_sources names {stem!r})")
-        radiances.append(load_radiance(path, max_side=data.sim_max_side))
+    radiances = [load_radiance(p, max_side=data.sim_max_side)
+                 for p in sim_source_paths(data.sim_sources, root)]
     rng = np.random.default_rng([seed, 7919])
     pool = []
     size = data.sim_size
@@ -351,7 +382,18 @@ def validate(model: DeepFuse, val: Mapping[str, np.ndarray]) -> dict[str, float]
 
 
 def _model(cfg: DeepFuseTrainConfig) -> DeepFuse:
-    return DeepFuse(**config_to_dict(cfg.model))
+    model = DeepFuse(**config_to_dict(cfg.model))
+    if cfg.init:
+        state = DeepFuse.resolve(cfg.init, label="init").state_dict()
+        own = model.state_dict()
+        wrong = [k for k, v in state.items() if k not in own or own[k].shape != v.shape]
+        missing = [k for k in own if k not in state and not k.startswith("score.")]
+        if wrong or missing:
+            raise InputError(f"init weights {cfg.init!r} do not fit the [model] section "
+                             f"(wrong or unknown: {wrong}, missing: {missing}); give weights "
+                             "of the same layer sizes")
+        model.load_state_dict(state, strict=False)
+    return model
 
 
 def load_train_config(config: str | Path | Mapping[str, Any] | None,
@@ -369,12 +411,12 @@ def _data_record(cfg: DeepFuseTrainConfig, data: TrainData) -> dict[str, Any]:
     d = cfg.data
     return {
         "summary": (f"MEFB inputs minus Ma 2015: {len(data.scenes.train)} scenes; "
-                    f"{len(data.sim)} simulated brackets from hdr_cc0 "
-                    f"({', '.join(d.sim_sources)})"),
+                    f"{len(data.sim)} simulated brackets from {', '.join(d.sim_sources)}"
+                    + (f"; started from the weights {cfg.init!r}" if cfg.init else "")),
         "mefb_train_scenes": sorted(data.scenes.train),
         "mefb_val_scenes": sorted(data.scenes.val),
         "mefb_excluded_ma2015": dict(sorted(data.scenes.excluded.items())),
-        "simulated_sources": [f"hdr_cc0/{s}.exr" for s in d.sim_sources],
+        "simulated_sources": list(d.sim_sources),
         "simulated_pool": len(data.sim),
     }
 
