@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -23,18 +23,18 @@ WEIGHTS = ROOT / "src" / "expokit" / "models" / "weights"
 
 
 def test_table_lists_the_models_and_reading_it_needs_no_torch():
-    assert sorted(rc.RECIPES) == ["ahdr", "deepfuse", "hcmef", "uec"]
+    assert sorted(rc.RECIPES) == ["ahdr", "deepfuse", "hcmef", "lut", "uec"]
     for name, entry in rc.RECIPES.items():
         assert entry.load().name == name and entry.summary and name in entry.example
     code = ("import sys, expokit.train as t; names = sorted(t.RECIPES); "
             "print(names, 'torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "['ahdr', 'deepfuse', 'hcmef', 'uec'] False"
+    assert out.stdout.strip() == "['ahdr', 'deepfuse', 'hcmef', 'lut', 'uec'] False"
 
 
 def test_unknown_recipe_and_missing_config_are_clear_errors(tmp_path):
     with pytest.raises(InputError,
-                       match="no training recipe called 'deepfuze'.*ahdr, deepfuse, hcmef, uec"):
+                       match="no training recipe called 'deepfuze'.*ahdr, deepfuse, hcmef, lut, uec"):
         rc.get_recipe("deepfuze")
     with pytest.raises(InputError, match="does not exist.*configs/uec.toml"):
         rc.run_recipe("uec", tmp_path / "none.toml", tmp_path / "run")
@@ -56,8 +56,9 @@ def test_model_config_takes_the_models_defaults():
 
 
 @pytest.mark.parametrize(("name", "files"), [
-    ("deepfuse", ["configs/deepfuse.toml"]),
+    ("deepfuse", ["configs/deepfuse_3k.toml", "configs/deepfuse.toml"]),
     ("uec", ["configs/uec.toml"]),
+    ("lut", ["configs/lut.toml"]),
     ("hcmef", ["configs/hcmef.toml"]),
 ])
 def test_shipped_configs_and_weight_records_load(name, files):
@@ -70,6 +71,22 @@ def test_shipped_configs_and_weight_records_load(name, files):
         assert isinstance(cfg, cls)
     # the shipped TOML files are the defaults; the records differ only where a run said so
     assert shipped[0] == cls()
+
+
+def test_deepfuse_stage_two_differs_from_stage_one_only_where_its_comment_says():
+    # configs/deepfuse.toml continues configs/deepfuse_3k.toml (the paper's network from
+    # scratch, the defaults): from its weights, with the learned merge, N = 2..6, the
+    # hdr_cc0_more radiance maps, more simulated brackets, more steps at a lower rate
+    one = rc.load_run_config("deepfuse", ROOT / "configs" / "deepfuse_3k.toml")
+    two = rc.load_run_config("deepfuse", ROOT / "configs" / "deepfuse.toml")
+    assert (one.init, two.init) == ("", "deepfuse_3k")
+    assert replace(two.model, merge="mean") == one.model and two.model.merge == "softmax"
+    assert replace(two.data, n_inputs=one.data.n_inputs, sim_sources=one.data.sim_sources,
+                   sim_pool=one.data.sim_pool) == one.data
+    assert two.data.n_inputs == (2, 3, 4, 5, 6)
+    assert two.data.sim_sources == (*one.data.sim_sources, "hdr_cc0_more/*.exr")
+    assert replace(two.loop, steps=one.loop.steps, lr=one.loop.lr,
+                   val_every=one.loop.val_every) == one.loop
 
 
 def test_ahdr_configs_differ_only_in_transfer():

@@ -37,10 +37,12 @@ def fuse(
     threads: Annotated[int | None, typer.Option(help="Worker threads.")] = None,
     method: Annotated[str, typer.Option(
         help=f"Fusion method: {common.method_choices(FUSERS)} (deepfuse and hcmef need the "
-             "torch extra; hcmef fuses the darkest and the brightest shot).")]
+             "torch extra; hcmef fuses the darkest and the brightest shot; lut is the learned "
+             "look-up-table fusion, faster than mertens).")]
     = "mertens",
-    weights: Annotated[str, typer.Option(
-        help="deepfuse: shipped weights name or a .safetensors file.")] = "deepfuse",
+    weights: Annotated[str | None, typer.Option(
+        help="deepfuse, lut: shipped weights name (default deepfuse, lut) or a .safetensors "
+             "file.", show_default=False)] = None,
     model: Annotated[str | None, typer.Option(
         help="hcmef: shipped student weights name (see expokit models; default hcmef) or a "
              ".safetensors file.", show_default=False)] = None,
@@ -54,13 +56,15 @@ def fuse(
     negative: common.Negative = "clip",
     overwrite: common.Overwrite = False,
 ) -> None:
-    """Fuse a bracket into one well-exposed image (Mertens exposure fusion, DeepFuse, HC-MEF).
+    """Fuse a bracket into one well-exposed image (Mertens, DeepFuse, HC-MEF, learned LUT).
 
     An option the chosen method does not take is refused.
 
     Example: expokit fuse IMG_1.jpg IMG_2.jpg IMG_3.jpg -o fused.jpg
 
     Example: expokit fuse under.jpg over.jpg --method hcmef --model hcmef -o fused.png
+
+    Example: expokit fuse IMG_1.jpg IMG_2.jpg IMG_3.jpg --method lut -o fused.jpg
     """
     from ..fusion import fuse as run
     from ..io import write_image

@@ -1,4 +1,4 @@
-"""Exposure fusion: classical Mertens; learned DeepFuse and HC-MEF (need the torch extra).
+"""Exposure fusion: classical Mertens; learned LUT fusion (NumPy); DeepFuse and HC-MEF (torch).
 
 :data:`FUSERS` names every method; :func:`fuse` picks one by name (the CLI's ``--method``) and
 refuses an option the method does not take.
@@ -19,19 +19,21 @@ import numpy as np
 from .._methods import dispatch
 from .deepfuse import fuse_deepfuse
 from .hcmef import fuse_hcmef
+from .lut import fuse_lut
 from .mertens import fuse_mertens, mertens_weights
 
-__all__ = ["FUSERS", "FuseMethod", "fuse", "fuse_deepfuse", "fuse_hcmef", "fuse_mertens",
-           "mertens_weights"]
+__all__ = ["FUSERS", "FuseMethod", "fuse", "fuse_deepfuse", "fuse_hcmef", "fuse_lut",
+           "fuse_mertens", "mertens_weights"]
 
 
 #: Names accepted by :func:`fuse` (the CLI's ``--method`` and ``expokit eval --fuse``).
-FuseMethod = Literal["mertens", "deepfuse", "hcmef"]
+FuseMethod = Literal["mertens", "deepfuse", "hcmef", "lut"]
 
 #: Fusion methods by name.
 FUSERS: dict[str, Callable[..., np.ndarray]] = {"mertens": fuse_mertens,
                                                 "deepfuse": fuse_deepfuse,
-                                                "hcmef": fuse_hcmef}
+                                                "hcmef": fuse_hcmef,
+                                                "lut": fuse_lut}
 
 
 def fuse(images: Sequence[np.ndarray], method: FuseMethod = "mertens", *,
@@ -41,9 +43,10 @@ def fuse(images: Sequence[np.ndarray], method: FuseMethod = "mertens", *,
     Args:
         images: the bracket, display-referred arrays of one size (uint8, uint16 or float in
             [0, 1]); exposure times are not needed.
-        method: ``"mertens"`` (:func:`fuse_mertens`), ``"deepfuse"`` (:func:`fuse_deepfuse`)
-            or ``"hcmef"`` (:func:`fuse_hcmef`: the darkest and brightest shot); the learned
-            ones need the torch extra.
+        method: ``"mertens"`` (:func:`fuse_mertens`), ``"lut"`` (:func:`fuse_lut`, learned
+            look-up tables, NumPy only), ``"deepfuse"`` (:func:`fuse_deepfuse`) or ``"hcmef"``
+            (:func:`fuse_hcmef`: the darkest and brightest shot); the last two need the torch
+            extra.
         paths: file names, one per image, used only in error messages.
         **options: keyword options of the chosen method, e.g. ``sigma`` for mertens, ``tile``
             for deepfuse, ``model`` for hcmef.

@@ -17,7 +17,7 @@ models. A new learned model adds its recipe module (``train/<model>.py`` definin
 
 Example:
     >>> sorted(RECIPES)
-    ['ahdr', 'deepfuse', 'hcmef', 'uec']
+    ['ahdr', 'deepfuse', 'hcmef', 'lut', 'uec']
     >>> RECIPES["uec"].summary.split(" ")[0]
     'Train'
 """
@@ -152,6 +152,12 @@ def _hcmef() -> Recipe:
     return RECIPE
 
 
+def _lut() -> Recipe:
+    from .lut import RECIPE
+
+    return RECIPE
+
+
 def _uec() -> Recipe:
     from .uec import RECIPE
 
@@ -176,6 +182,11 @@ RECIPES: dict[str, RecipeEntry] = {
                 "simulated EEG.",
         example="expokit train hcmef --config configs/hcmef.toml --out runs/hcmef",
         load=_hcmef),
+    "lut": RecipeEntry(
+        summary="Train the look-up-table fusion (--method lut) with the MEF-SSIM loss on MEFB "
+                "pairs (minus Ma 2015) and simulated brackets.",
+        example="expokit train lut --config configs/lut.toml --out runs/lut",
+        load=_lut),
     "uec": RecipeEntry(
         summary="Train UEC exposure correction on simulated multi-exposure sequences "
                 "(no labels).",
