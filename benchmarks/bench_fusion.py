@@ -2,6 +2,9 @@
 
     python benchmarks/bench_fusion.py [--megapixels 12] [--threads 2]
 
+Besides expokit's Mertens it times expokit's learned LUT fusion (``fuse_lut``, shipped tables),
+whose target is to be faster than expokit's own Mertens in the same run.
+
 A synthetic 3-exposure 8-bit bracket (expokit.simulate) of the given size is written once;
 each contender runs in its own process with the same thread count, and the script prints
 best-of-3 wall time, peak memory above the loaded inputs, and the ratios. Peers that are
@@ -41,6 +44,15 @@ def run_expokit(images):
     from expokit.fusion import fuse_mertens
 
     return fuse_mertens(images, threads=int(os.environ["BENCH_THREADS"]))
+
+
+setup_lut = setup_expokit
+
+
+def run_lut(images):
+    from expokit.fusion.lut import fuse_lut
+
+    return fuse_lut(images, threads=int(os.environ["BENCH_THREADS"]))
 
 
 def setup_opencv(inputs):
@@ -114,6 +126,11 @@ def main() -> None:
 
     ours = measure(__file__, "expokit", inputs, threads=args.threads, repeat=args.repeat)
     print(f"{'expokit fuse_mertens':<28} {ours['seconds']:7.3f} s {ours['peak_mb']:8.0f} MB")
+    lut = measure(__file__, "lut", inputs, threads=args.threads, repeat=args.repeat)
+    print(f"{'expokit fuse_lut':<28} {lut['seconds']:7.3f} s {lut['peak_mb']:8.0f} MB")
+    print(ratio_line("LUT vs expokit Mertens", lut, ours, "Mertens"))
+    print(f"target (LUT faster than expokit Mertens): "
+          f"{'PASS' if lut['seconds'] < ours['seconds'] else 'FAIL'}")
     peers = {p.strip() for p in args.peers.split(",")}
     if "opencv" in peers:
         compare_opencv(inputs, ours, args)

@@ -211,6 +211,26 @@ def test_shipped_tables_beat_plain_averaging_and_need_no_torch():
     assert res.stdout.strip() == "False"
 
 
+def test_cli_fuses_with_the_shipped_tables_and_a_given_file(tmp_path):
+    from conftest import run_cli
+
+    from expokit.io import read_image
+
+    _shipped()
+    paths = []
+    for i, shot in enumerate(_bracket(48, 64)):
+        paths.append(tmp_path / f"s{i}.png")
+        cv2.imwrite(str(paths[-1]), shot[..., ::-1])
+    proc = run_cli("fuse", *paths, "-o", tmp_path / "a.png", "--method", "lut")
+    assert proc.returncode == 0, proc.stderr
+    proc = run_cli("fuse", *paths, "-o", tmp_path / "b.png", "--method", "lut", "--weights",
+                   WEIGHTS_DIR / "lut.safetensors")
+    assert proc.returncode == 0, proc.stderr
+    np.testing.assert_array_equal(read_image(tmp_path / "a.png"), read_image(tmp_path / "b.png"))
+    proc = run_cli("fuse", *paths, "-o", tmp_path / "c.png", "--method", "lut", "--tile", "64")
+    assert proc.returncode != 0 and "tile" in proc.stderr
+
+
 # --- the torch twin used for training --------------------------------------------------------
 def test_torch_model_fuses_like_the_numpy_inference():
     torch = pytest.importorskip("torch")

@@ -33,8 +33,8 @@ def test_table_lists_the_models_and_reading_it_needs_no_torch():
 
 
 def test_unknown_recipe_and_missing_config_are_clear_errors(tmp_path):
-    with pytest.raises(InputError,
-                       match="no training recipe called 'deepfuze'.*ahdr, deepfuse, hcmef, lut, uec"):
+    names = "ahdr, deepfuse, hcmef, lut, uec"
+    with pytest.raises(InputError, match=f"no training recipe called 'deepfuze'.*{names}"):
         rc.get_recipe("deepfuze")
     with pytest.raises(InputError, match="does not exist.*configs/uec.toml"):
         rc.run_recipe("uec", tmp_path / "none.toml", tmp_path / "run")

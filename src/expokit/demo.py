@@ -121,7 +121,7 @@ def run_demo(out_dir: str | Path, *, width: int = 960, console: Any = None) -> d
     Returns:
         ``{result name: path written}``.
     """
-    from .fusion import fuse_mertens
+    from .fusion import fuse_lut, fuse_mertens
     from .hdr import calibrate_debevec, merge_debevec
     from .io import write_image
     from .tonemap import tonemap
@@ -147,6 +147,9 @@ def run_demo(out_dir: str | Path, *, width: int = 960, console: Any = None) -> d
     say("fusing (Mertens)")
     fused = fuse_mertens(frames)
     written["exposure fusion"] = write_image(out / "fused_mertens.png", fused)
+    say("fusing (learned look-up tables, no torch)")
+    fused_lut = fuse_lut(frames)
+    written["LUT fusion"] = write_image(out / "fused_lut.png", fused_lut)
 
     say("calibrating the camera response (Debevec-Malik) and merging to HDR")
     response = calibrate_debevec(frames, DEMO_TIMES)
@@ -161,7 +164,9 @@ def run_demo(out_dir: str | Path, *, width: int = 960, console: Any = None) -> d
                                interpolation=cv2.INTER_AREA), _fmt_time(t))
              for t, f in zip(DEMO_TIMES, frames, strict=True)]
     results = [_label(cv2.resize(fused, (width // 2, h // 2), interpolation=cv2.INTER_AREA),
-                      "Mertens fusion")]
+                      "Mertens fusion"),
+               _label(cv2.resize(fused_lut, (width // 2, h // 2), interpolation=cv2.INTER_AREA),
+                      "LUT fusion")]
     for method in ("reinhard", "reinhard_local", "drago", "mantiuk"):
         say(f"tone mapping ({method})")
         ldr = tonemap(radiance, method=method)

@@ -30,6 +30,10 @@ for N = 2 when untrained:
   can be fine-tuned from weights trained with ``"mean"``; it learns which exposure's features
   to keep where (a well-exposed one's rather than the average of 16), for any N.
 
+Shipped weights: ``"deepfuse"`` (the default) has the ``"softmax"`` merge, fine-tuned from
+``"deepfuse_3k"`` (the ``"mean"`` merge, 3000 steps from scratch); see
+``configs/deepfuse.toml`` and ``configs/deepfuse_3k.toml``.
+
 The colour channels are not part of the network: :func:`expokit.fusion.deepfuse.fuse_deepfuse`
 fuses Cb/Cr with the paper's weighted average.
 

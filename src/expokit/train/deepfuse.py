@@ -17,6 +17,11 @@ Data (all unlabeled: the loss needs only the source exposures):
   A pool is rendered once at the start, deterministically from the seed. The Memorial radiance
   map is refused as a source: Ma 2015 has a Memorial sequence.
 
+A run may start from trained weights (``init``, e.g. the shipped ``"deepfuse_3k"``): the shipped
+``"deepfuse"`` is such a second stage, which adds the learned merge of N exposures
+(``model.merge = "softmax"``, whose scores start at zero, so the start is the first stage's
+network exactly) and trains on N from 2 to 6.
+
 Each step draws the number of exposures ``N`` of the whole batch from ``DataConfig.n_inputs``
 (real pairs give N = 2 only; N > 2 comes from simulated brackets), crops ``patch``-pixel
 patches, flips/rotates them, and minimises ``1 - MEF-SSIM`` of the fused Y against the sources'

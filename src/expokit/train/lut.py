@@ -62,7 +62,8 @@ class DataConfig:
             empty: ``$EXPOKIT_DATA``.
         sides: range ``(lo, hi)`` of the longer side a training image is rendered at.
         sim_fraction: share of N = 2 samples taken from simulated rather than real brackets.
-        n_inputs: shot counts a batch may have, drawn uniformly per step.
+        n_inputs: shot counts a batch may have, drawn uniformly per step (a count given twice
+            is drawn twice as often: each table set learns only from its own N).
         sim_sources: radiance maps to simulate from (stems of ``hdr_cc0`` or globs under
             ``data_root``).
         sim_pool: simulated brackets rendered once at the start.
@@ -79,7 +80,7 @@ class DataConfig:
     data_root: str = ""
     sides: tuple[int, int] = (192, 512)
     sim_fraction: float = 0.4
-    n_inputs: tuple[int, ...] = (2, 3, 4, 5, 6)
+    n_inputs: tuple[int, ...] = (2, 2, 3, 3, 4, 5, 6)
     sim_sources: tuple[str, ...] = ("city", "courtyard", "forest", "interior", "night",
                                     "studio", "sunrise", "sunset", "hdr_cc0_more/*.exr")
     sim_pool: int = 192
@@ -110,7 +111,7 @@ class DataConfig:
 
 
 def _default_loop() -> LoopConfig:
-    return LoopConfig(steps=800, batch_size=2, lr=2e-2, weight_decay=0.0, scheduler="cosine",
+    return LoopConfig(steps=1500, batch_size=2, lr=2e-2, weight_decay=0.0, scheduler="cosine",
                       warmup_steps=25, grad_clip=1.0, val_every=100, ckpt_every=50,
                       log_every=10, seed=0, device="cpu", threads=1)
 
