@@ -305,8 +305,11 @@ def test_shipped_weights_load_strictly_and_fuse():
     if not (WEIGHTS_DIR / "deepfuse.safetensors").is_file():
         pytest.skip("shipped DeepFuse weights are absent (package built without them)")
     net = DeepFuse.from_pretrained()
-    assert sum(p.numel() for p in net.parameters()) == 88961
-    assert not net.training
+    # the paper's 88,961 plus the learned merge's 1x1 scores (32 x 32 + 32)
+    assert sum(p.numel() for p in net.parameters()) == 88961 + 32 * 32 + 32
+    assert net.merge == "softmax" and not net.training
+    first = DeepFuse.from_pretrained("deepfuse_3k")
+    assert sum(p.numel() for p in first.parameters()) == 88961 and first.merge == "mean"
     shots = _bracket(40, 56)
     out = fuse_deepfuse(shots, threads=1)
     assert out.shape == (40, 56, 3) and 0.0 <= out.min() and out.max() <= 1.0
