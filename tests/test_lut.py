@@ -234,7 +234,7 @@ def test_cli_fuses_with_the_shipped_tables_and_a_given_file(tmp_path):
 # --- the torch twin used for training --------------------------------------------------------
 def test_torch_model_fuses_like_the_numpy_inference():
     torch = pytest.importorskip("torch")
-    from expokit.models.lut import FusionLUT
+    from expokit.train.lut_model import FusionLUT
 
     torch.manual_seed(0)
     model = FusionLUT(low_side=32, radius=2)
@@ -258,8 +258,8 @@ def test_torch_model_fuses_like_the_numpy_inference():
 
 def test_a_few_training_steps_raise_mef_ssim_on_the_training_bracket():
     torch = pytest.importorskip("torch")
-    from expokit.models.lut import FusionLUT
     from expokit.nn.losses import mef_ssim_loss
+    from expokit.train.lut_model import FusionLUT
 
     shots = [rgb_to_ycbcr(s)[..., 0] for s in _bracket(96, 128, seed=2)]
     lows = [low_resolution(y, 32) for y in shots]

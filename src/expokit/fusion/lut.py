@@ -166,7 +166,7 @@ def guided_coefficients(guide: np.ndarray, src: np.ndarray, radius: int, eps: fl
     """Mean coefficients ``(A, B)`` of the guided filter: ``A * guide + B`` is its output.
 
     He et al.'s filter with box means of side ``2 radius + 1`` (reflect-101 borders, as
-    :func:`expokit.models.lut.guided_coefficients` in torch).
+    :func:`expokit.train.lut_model.guided_coefficients` in torch).
     """
     g = guide.astype(np.float32, copy=False)
     p = src.astype(np.float32, copy=False)

@@ -1,6 +1,6 @@
 """Training the look-up-table fusion (``expokit fuse --method lut``) with the MEF-SSIM loss.
 
-The tables (:class:`expokit.models.lut.FusionLUT`) are learned without labels, like DeepFuse
+The tables (:class:`expokit.train.lut_model.FusionLUT`) are learned without labels, like DeepFuse
 and on the same data (:mod:`expokit.train.deepfuse`): MEFB's input pairs minus every Ma 2015
 scene and the validation scenes, plus brackets simulated from the CC0 radiance maps
 (``DataConfig.sim_sources``, ``hdr_cc0`` and ``hdr_cc0_more``).
@@ -38,12 +38,12 @@ from torch import Tensor
 
 from ..errors import InputError
 from ..fusion.lut import low_resolution
-from ..models.lut import FusionLUT
 from ..nn.losses import mef_ssim_loss
 from .config import config_class_from, config_to_dict, default_data_root
 from .deepfuse import _downscale, _read_y, render_sim_pool
 from .heldout import SceneList, list_mefb_scenes
 from .loop import LoopConfig
+from .lut_model import FusionLUT
 from .recipe import FinishedRun, Recipe, export_run
 
 __all__ = ["RECIPE", "DataConfig", "LUTTrainConfig", "ModelConfig", "export_lut"]

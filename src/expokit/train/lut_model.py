@@ -1,5 +1,9 @@
 """The look-up-table fusion of :mod:`expokit.fusion.lut` in torch, to learn its tables.
 
+It lives in :mod:`expokit.train` (not :mod:`expokit.models`) because it builds on the NumPy
+inference's constants and :class:`~expokit.fusion.lut.LUTFusion`, a layer above the models
+(docs/architecture.md), and because only training needs it: users fuse with the NumPy code.
+
 :class:`FusionLUT` holds one 256-entry table per exposure position for 2, 3 and 4 shots (as
 logits: a table is ``exp(logits)``, so weights stay positive) and the guided filter's
 regulariser (as ``log_eps``); its forward pass is :func:`expokit.fusion.lut.fuse_lut`'s luma
@@ -28,7 +32,7 @@ from torch import Tensor, nn
 
 from ..errors import InputError
 from ..fusion.lut import BINS, FLOOR, FRAMES, LUTFusion
-from .zoo import Pretrained
+from ..models.zoo import Pretrained
 
 __all__ = ["FusionLUT", "box_mean", "guided_coefficients"]
 
