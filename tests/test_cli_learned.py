@@ -68,7 +68,7 @@ def test_fuse_deepfuse_end_to_end(bracket_files, tmp_path):
 def test_fuse_unknown_method_and_bad_weights(bracket_files, tmp_path):
     proc = run("fuse", *map(str, bracket_files), "-o", str(tmp_path / "f.png"), "--method",
                "magic")
-    assert proc.returncode == 2 and "mertens, deepfuse or hcmef" in proc.stderr
+    assert proc.returncode == 2 and "mertens, deepfuse, hcmef or lut" in proc.stderr
     proc = run("fuse", *map(str, bracket_files), "-o", str(tmp_path / "f.png"), "--method",
                "deepfuse", "--weights", str(tmp_path / "nothing.safetensors"))
     assert proc.returncode in (2, 3) and "Traceback" not in proc.stderr
