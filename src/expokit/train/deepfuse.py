@@ -412,26 +412,30 @@ def load_train_config(config: str | Path | Mapping[str, Any] | None,
 train_deepfuse = train_function("deepfuse")
 
 
-def _data_record(cfg: DeepFuseTrainConfig, data: TrainData) -> dict[str, Any]:
-    d = cfg.data
+def data_record(scenes: SceneList, simulated: int, sources: Sequence[str], init: str = ""
+                ) -> dict[str, Any]:
+    """What a run on MEFB minus Ma 2015 plus simulated brackets trained on (``data.json``);
+    DeepFuse's and the LUT fusion's recipes share it."""
     return {
-        "summary": (f"MEFB inputs minus Ma 2015: {len(data.scenes.train)} scenes; "
-                    f"{len(data.sim)} simulated brackets from {', '.join(d.sim_sources)}"
-                    + (f"; started from the weights {cfg.init!r}" if cfg.init else "")),
-        "mefb_train_scenes": sorted(data.scenes.train),
-        "mefb_val_scenes": sorted(data.scenes.val),
-        "mefb_excluded_ma2015": dict(sorted(data.scenes.excluded.items())),
-        "simulated_sources": list(d.sim_sources),
-        "simulated_pool": len(data.sim),
+        "summary": (f"MEFB inputs minus Ma 2015: {len(scenes.train)} scenes; "
+                    f"{simulated} simulated brackets from {', '.join(sources)}"
+                    + (f"; started from the weights {init!r}" if init else "")),
+        "mefb_train_scenes": sorted(scenes.train),
+        "mefb_val_scenes": sorted(scenes.val),
+        "mefb_excluded_ma2015": dict(sorted(scenes.excluded.items())),
+        "simulated_sources": list(sources),
+        "simulated_pool": simulated,
     }
 
 
-def _export(run: FinishedRun, dest: Path) -> str:
+def export_with_record(run: FinishedRun, dest: Path, name: str) -> str:
+    """Export a finished run's model as ``name`` with its data record, config and validation
+    scores (the ``export`` hook of DeepFuse's and the LUT fusion's recipes)."""
     from ..models.zoo import export_weights
 
     data = {**run.record, "steps": run.step, "train_seconds": round(run.seconds, 1)}
     scores = {f"val_{k}": v for k, v in run.val.items()}
-    return export_weights(run.model, dest, name="deepfuse", architecture=run.model.architecture,
+    return export_weights(run.model, dest, name=name, architecture=run.model.architecture,
                           config=config_to_dict(run.config), data=data, scores=scores)
 
 
@@ -458,10 +462,11 @@ RECIPE = Recipe(
     config_cls=DeepFuseTrainConfig,
     build_model=_model,
     prepare_data=prepare_data,
-    data_record=_data_record,
+    data_record=lambda cfg, data: data_record(data.scenes, len(data.sim), cfg.data.sim_sources,
+                                              cfg.init),
     make_batch_fn=lambda cfg, data: make_batch_fn(data, cfg),
     loss=lambda cfg, model, batch: deepfuse_loss(model, batch, range_weight=cfg.data.range_weight,
                                                  mean_weight=cfg.data.mean_weight),
     validate=lambda cfg, model, data: validate(model, data.val),
-    export=_export,
+    export=lambda run, dest: export_with_record(run, dest, "deepfuse"),
 )

@@ -30,7 +30,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -40,11 +39,11 @@ from ..errors import InputError
 from ..fusion.lut import low_resolution
 from ..nn.losses import mef_ssim_loss
 from .config import config_class_from, config_to_dict, default_data_root
-from .deepfuse import _downscale, _read_y, render_sim_pool
+from .deepfuse import _downscale, _read_y, data_record, export_with_record, render_sim_pool
 from .heldout import SceneList, list_mefb_scenes
 from .loop import LoopConfig
 from .lut_model import FusionLUT
-from .recipe import FinishedRun, Recipe, export_run
+from .recipe import Recipe, export_run
 
 __all__ = ["RECIPE", "DataConfig", "LUTTrainConfig", "ModelConfig", "export_lut"]
 
@@ -229,27 +228,6 @@ def _model(cfg: LUTTrainConfig) -> FusionLUT:
     return FusionLUT(**config_to_dict(cfg.model))
 
 
-def _data_record(cfg: LUTTrainConfig, data: TrainData) -> dict[str, Any]:
-    return {
-        "summary": (f"MEFB inputs minus Ma 2015: {len(data.scenes.train)} scenes; "
-                    f"{len(data.sim)} simulated brackets from {', '.join(cfg.data.sim_sources)}"),
-        "mefb_train_scenes": sorted(data.scenes.train),
-        "mefb_val_scenes": sorted(data.scenes.val),
-        "mefb_excluded_ma2015": dict(sorted(data.scenes.excluded.items())),
-        "simulated_sources": list(cfg.data.sim_sources),
-        "simulated_pool": len(data.sim),
-    }
-
-
-def _export(run: FinishedRun, dest: Path) -> str:
-    from ..models.zoo import export_weights
-
-    data = {**run.record, "steps": run.step, "train_seconds": round(run.seconds, 1)}
-    scores = {f"val_{k}": v for k, v in run.val.items()}
-    return export_weights(run.model, dest, name="lut", architecture=run.model.architecture,
-                          config=config_to_dict(run.config), data=data, scores=scores)
-
-
 def export_lut(out_dir: str | Path, dest: str | Path) -> str:
     """Export a run's tables (``dest.safetensors`` + ``dest.json``); returns the SHA-256."""
     return export_run("lut", out_dir, dest)
@@ -261,9 +239,9 @@ RECIPE = Recipe(
     config_cls=LUTTrainConfig,
     build_model=_model,
     prepare_data=prepare_data,
-    data_record=_data_record,
+    data_record=lambda cfg, data: data_record(data.scenes, len(data.sim), cfg.data.sim_sources),
     make_batch_fn=lambda cfg, data: make_batch_fn(data, cfg),
     loss=lambda cfg, model, batch: lut_loss(model, batch, smooth_weight=cfg.data.smooth_weight),
     validate=lambda cfg, model, data: validate(model, data.val),
-    export=_export,
+    export=lambda run, dest: export_with_record(run, dest, "lut"),
 )
