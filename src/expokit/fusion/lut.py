@@ -66,7 +66,8 @@ FRAMES = (2, 3, 4)
 BINS = 256
 #: Lowest fusion weight after upsampling (keeps every sum of weights positive).
 FLOOR = 1e-6
-#: Added to the chroma distances, so a pixel grey in every shot gets the mean chroma.
+#: Added to each pixel's sum of chroma distances (and half of it to the weighted sum), so a
+#: pixel grey in every shot (all distances 0) stays grey.
 CHROMA_EPS = 1e-6
 #: Folder of the shipped weights (the same as :data:`expokit.models.zoo.WEIGHTS_DIR`, named
 #: here without importing :mod:`expokit.models`, which needs torch).
