@@ -177,9 +177,10 @@ class FeatureMerge:
             self.peak, self.norm, self.acc = z, torch.ones_like(z), feats
             return
         peak = torch.maximum(self.peak, z)
-        old, new = torch.exp(self.peak - peak), torch.exp(z - peak)
-        self.norm = self.norm * old + new
-        self.acc = self.acc * old + new * feats
+        old = self.peak.sub_(peak).exp_()  # in place: the maps are tile-sized, N of them
+        new = z.sub_(peak).exp_()
+        self.norm.mul_(old).add_(new)
+        self.acc.mul_(old).addcmul_(new, feats)
         self.peak = peak
 
     def result(self) -> Tensor:
