@@ -211,6 +211,21 @@ def test_shipped_tables_beat_plain_averaging_and_need_no_torch():
     assert res.stdout.strip() == "False"
 
 
+def test_a_tables_file_that_does_not_match_its_record_is_refused(tmp_path):
+    import json
+    import shutil
+
+    _shipped()
+    shutil.copy(WEIGHTS_DIR / "lut.safetensors", tmp_path / "t.safetensors")
+    record = json.loads((WEIGHTS_DIR / "lut.json").read_text(encoding="utf-8"))
+    (tmp_path / "t.json").write_text(json.dumps(record), encoding="utf-8")
+    assert load_lut(tmp_path / "t.safetensors").eps == load_lut("lut").eps
+    record["sha256"] = "0" * 64
+    (tmp_path / "t.json").write_text(json.dumps(record), encoding="utf-8")
+    with pytest.raises(InputError, match="SHA-256"):
+        load_lut(tmp_path / "t.safetensors")
+
+
 def test_cli_fuses_with_the_shipped_tables_and_a_given_file(tmp_path):
     from conftest import run_cli
 

@@ -43,7 +43,6 @@ References:
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from collections.abc import Sequence
@@ -55,10 +54,19 @@ import cv2
 import numpy as np
 
 from .._checks import check_stack, dtype_scale, resolve_threads, row_strips, to_float32
+from ..color import REC601_LUMA
 from ..errors import InputError, MissingResourceError
+from ..nn.runtime import (
+    SUFFIX,
+    WEIGHTS_DIR,
+    check_sha256,
+    read_record,
+    sidecar_path,
+    weights_path,
+)
 
 __all__ = ["FRAMES", "LUTFusion", "fuse_lut", "guided_coefficients", "load_lut",
-           "low_resolution", "lut_weights", "order_by_brightness", "table_for"]
+           "low_resolution", "lut_weights", "order_by_brightness", "table_for", "table_position"]
 
 #: Shot counts that have their own tables; more shots use the 4-shot tables (module text).
 FRAMES = (2, 3, 4)
@@ -69,17 +77,12 @@ FLOOR = 1e-6
 #: Added to each pixel's sum of chroma distances (and half of it to the weighted sum), so a
 #: pixel grey in every shot (all distances 0) stays grey.
 CHROMA_EPS = 1e-6
-#: Folder of the shipped weights (the same as :data:`expokit.models.zoo.WEIGHTS_DIR`, named
-#: here without importing :mod:`expokit.models`, which needs torch).
-WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "models" / "weights"
 #: Shipped LUT weights by name (file stems in :data:`WEIGHTS_DIR`); the first is the default.
 PRETRAINED = {"lut": "lut"}
 #: Pixels per strip of the full-resolution steps (rows = this / width): small enough that a
 #: strip's dozen float32 arrays stay in the CPU caches (64-row strips of a 4000-pixel-wide image
 #: ran 2.5 times slower than 32-row ones).
 _STRIP_PIXELS = 1 << 17
-#: BT.601 luma weights (those of :func:`expokit.color.rgb_to_ycbcr`).
-_LUMA = (0.299, 0.587, 0.114)
 
 
 @dataclass(frozen=True)
@@ -125,11 +128,24 @@ def table_for(lut: LUTFusion, n: int, k: int) -> np.ndarray:
         raise InputError(f"shot {k} of {n}: a bracket needs n >= 2 and 0 <= k < n")
     if n in lut.tables:
         return lut.tables[n][k]
+    i, f = table_position(n, k)
+    last = lut.tables[FRAMES[-1]]
+    return (1.0 - f) * last[i] + f * last[i + 1]
+
+
+def table_position(n: int, k: int) -> tuple[int, float]:
+    """The rule for more than 4 shots: shot ``k`` of ``n`` blends 4-shot tables ``i`` and
+    ``i + 1`` with weights ``1 - f`` and ``f``, at position ``3 k / (n - 1)``.
+
+    >>> table_position(7, 3)
+    (1, 0.5)
+    >>> table_position(7, 6)
+    (2, 1.0)
+    """
     last = FRAMES[-1]
     pos = (last - 1) * k / (n - 1)
     i = min(int(pos), last - 2)
-    f = pos - i
-    return (1.0 - f) * lut.tables[last][i] + f * lut.tables[last][i + 1]
+    return i, pos - i
 
 
 def lut_weights(table: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -153,8 +169,8 @@ def low_resolution(frame: np.ndarray, low_side: int) -> np.ndarray:
     small = to_float32(small.reshape(size[1], size[0], -1))
     if small.shape[2] == 1:
         return np.ascontiguousarray(small[..., 0])
-    return (small[..., 0] * np.float32(_LUMA[0]) + small[..., 1] * np.float32(_LUMA[1])
-            + small[..., 2] * np.float32(_LUMA[2]))
+    r, g, b = (np.float32(c) for c in REC601_LUMA)
+    return small[..., 0] * r + small[..., 1] * g + small[..., 2] * b
 
 
 def _box(x: np.ndarray, radius: int) -> np.ndarray:
@@ -204,21 +220,23 @@ def load_lut(weights: str | os.PathLike[str] | LUTFusion = "lut") -> LUTFusion:
     """
     if isinstance(weights, LUTFusion):
         return weights
-    if isinstance(weights, str) and not weights.endswith(".safetensors") and "/" not in weights \
+    if isinstance(weights, str) and not weights.endswith(SUFFIX) and "/" not in weights \
             and "\\" not in weights:
         if weights not in PRETRAINED:
             raise InputError(f"{weights!r} is neither a shipped LUT weights name "
                              f"({', '.join(PRETRAINED)}) nor a .safetensors file path")
-        path = WEIGHTS_DIR / f"{PRETRAINED[weights]}.safetensors"
+        path = WEIGHTS_DIR / f"{PRETRAINED[weights]}{SUFFIX}"
     else:
-        path = Path(weights)
-        if not path.name.endswith(".safetensors"):
-            path = path.with_name(path.name + ".safetensors")
-    sidecar = path.with_name(path.name[: -len(".safetensors")] + ".json")
+        path = weights_path(weights)
+    sidecar = sidecar_path(path)
     for p in (path, sidecar):
         if not p.is_file():
             raise MissingResourceError(f"LUT weights file {p} does not exist; train and export "
                                        "tables with `expokit train lut --export`")
+    record = read_record(sidecar)
+    sha = record.get("sha256")
+    if isinstance(sha, str):  # as from_pretrained: a corrupt or swapped file is refused
+        check_sha256(path, sha)
     try:
         from safetensors import SafetensorError
         from safetensors.numpy import load_file
@@ -227,15 +245,15 @@ def load_lut(weights: str | os.PathLike[str] | LUTFusion = "lut") -> LUTFusion:
                                    "(pip install safetensors)") from exc
     try:
         state = load_file(str(path))
-        arch = json.loads(sidecar.read_text(encoding="utf-8"))["architecture"]
-    except (SafetensorError, OSError, ValueError, KeyError, TypeError) as exc:
-        raise InputError(f"LUT weights {path} (or its sidecar {sidecar.name}) is unreadable "
-                         f"({exc}); export it again with `expokit train lut --export`") from None
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise InputError(f"LUT weights {path} is unreadable ({exc}); export it again with "
+                         "`expokit train lut --export`") from None
     missing = [k for k in [*(f"logits_{n}" for n in FRAMES), "log_eps"] if k not in state]
     if missing:
         raise InputError(f"LUT weights {path} lack {', '.join(missing)}: not a LUT fusion file")
     tables = {n: np.exp(state[f"logits_{n}"].astype(np.float64)).astype(np.float32)
               for n in FRAMES}
+    arch = record["architecture"]
     return LUTFusion(tables, low_side=int(arch.get("low_side", 128)),
                      radius=int(arch.get("radius", 4)),
                      eps=float(np.exp(float(np.asarray(state["log_eps"]).reshape(-1)[0]))))
@@ -323,6 +341,17 @@ class _Scratch:
             np.empty((rows, w), np.float32) for _ in range(6))
 
 
+def _accumulate(first: bool, weight: np.ndarray, value: np.ndarray, num: np.ndarray,
+                den: np.ndarray) -> None:
+    """``num += weight * value`` and ``den += weight`` in place (the first shot sets them)."""
+    if first:
+        cv2.multiply(weight, value, dst=num)
+        np.copyto(den, weight)
+    else:
+        cv2.accumulate(weight, den)
+        cv2.accumulateProduct(weight, value, num)
+
+
 def _fuse_strip(frames: Sequence[np.ndarray], coefs: Sequence[tuple[np.ndarray, np.ndarray]],
                 rows: tuple[int, int], out: np.ndarray, scratch: _Scratch) -> None:
     """Steps 3-5 of :func:`fuse_lut` for output rows ``r0:r1`` (shots darkest first).
@@ -353,21 +382,11 @@ def _fuse_strip(frames: Sequence[np.ndarray], coefs: Sequence[tuple[np.ndarray, 
         cv2.multiply(au, y, dst=wt)
         cv2.add(wt, bu, dst=wt)
         cv2.max(wt, FLOOR, dst=wt)
-        if i == 0:
-            cv2.multiply(wt, y, dst=num)
-            np.copyto(den, wt)
-        else:
-            cv2.accumulate(wt, den)
-            cv2.accumulateProduct(wt, y, num)
+        _accumulate(i == 0, wt, y, num, den)
         if grey:
             continue
         cv2.absdiff(ycc, (0.0, 0.5, 0.5, 0.0), dst=d)  # |C - 0.5|; channel 0 is not used
-        if i == 0:
-            cv2.multiply(d, ycc, dst=cnum)
-            np.copyto(cden, d)
-        else:
-            cv2.accumulate(d, cden)
-            cv2.accumulateProduct(d, ycc, cnum)
+        _accumulate(i == 0, d, ycc, cnum, cden)
     cv2.divide(num, den, dst=num)
     if grey:
         np.clip(num, 0.0, 1.0, out=out[r0:r1, :, 0])

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
-import hashlib
 import json
 import logging
 import math
@@ -48,7 +47,17 @@ from torch import nn
 from .. import __version__
 from ..errors import InputError, MissingResourceError
 from ..io import atomic_path
-from ..nn.runtime import load_state_strict, resolve_device
+from ..nn.runtime import (
+    SUFFIX,
+    WEIGHTS_DIR,
+    check_sha256,
+    file_sha256,
+    load_state_strict,
+    read_record,
+    resolve_device,
+    sidecar_path,
+    weights_path,
+)
 
 __all__ = [
     "WEIGHTS_DIR",
@@ -61,42 +70,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-WEIGHTS_DIR: Path = Path(__file__).parent / "weights"
-"""Folder of the weights shipped with the package (``<stem>.safetensors`` + ``<stem>.json``)."""
-
-_SUFFIX = ".safetensors"
-
 P = TypeVar("P", bound="Pretrained")
-
-
-def _weights_path(path: str | os.PathLike[str]) -> Path:
-    """``x`` / ``x.safetensors`` / ``x.json`` -> ``x.safetensors``."""
-    p = Path(path)
-    if p.name.endswith(_SUFFIX):
-        return p
-    if p.suffix == ".json":
-        p = p.with_suffix("")
-    return p.with_name(p.name + _SUFFIX)
-
-
-def _sidecar_path(weights: Path) -> Path:
-    return weights.with_name(weights.name[: -len(_SUFFIX)] + ".json")
-
-
-def file_sha256(path: str | os.PathLike[str]) -> str:
-    """SHA-256 hex digest of a file, read in 1 MiB chunks.
-
-    Args:
-        path: the file.
-
-    Returns:
-        64 lowercase hex digits.
-    """
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _plain_config(config: Any) -> Any:
@@ -198,8 +172,8 @@ def export_weights(
 
     from safetensors.torch import save_file
 
-    weights = _weights_path(path)
-    sidecar = _sidecar_path(weights)
+    weights = weights_path(path)
+    sidecar = sidecar_path(weights)
     # One metadata key holding sorted JSON: safetensors writes several keys in a random order,
     # so the same tensors would get a different SHA-256 at every export.
     metadata = {"expokit": json.dumps({"name": name, "architecture": arch,
@@ -251,20 +225,14 @@ def load_weights(
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
-    weights = _weights_path(path)
+    weights = weights_path(path)
     if not weights.is_file():
         raise MissingResourceError(
             f"weights file {weights} does not exist; check the path or export the weights "
             "with expokit.models.zoo.export_weights"
         )
     if sha256 is not None:
-        actual = file_sha256(weights)
-        if actual != sha256.lower():
-            raise InputError(
-                f"weights file {weights} has SHA-256 {actual[:16]}..., expected "
-                f"{sha256[:16]}...: the file is corrupt or not the one its record describes; "
-                "export it again (or reinstall expokit for shipped weights)"
-            )
+        check_sha256(weights, sha256)
     try:
         state = load_file(weights, device="cpu")
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
@@ -277,18 +245,6 @@ def load_weights(
         hint="build the model with the architecture in the file's sidecar .json "
         "(from_pretrained does that) or export matching weights",
     )
-
-
-def _read_sidecar(path: Path) -> dict[str, Any]:
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"weights record {path} is not valid JSON ({exc}); re-export") from None
-    if not isinstance(record, dict) or not isinstance(record.get("architecture"), dict):
-        raise InputError(
-            f"weights record {path} has no 'architecture' object; write it with export_weights"
-        )
-    return record
 
 
 class Pretrained:
@@ -329,8 +285,8 @@ class Pretrained:
         if path is not None and name is not None:
             raise InputError("give either name (shipped weights) or path (your own), not both")
         if path is not None:
-            weights = _weights_path(path)
-            sidecar = _sidecar_path(weights)
+            weights = weights_path(path)
+            sidecar = sidecar_path(weights)
             if not weights.is_file():
                 raise MissingResourceError(
                     f"weights file {weights} does not exist; check path= or export weights with "
@@ -353,8 +309,8 @@ class Pretrained:
                     f"unknown weights name {name!r} for {cls.__name__}; shipped: "
                     f"{', '.join(cls.PRETRAINED)} (or pass path= to your own export)"
                 )
-            weights = WEIGHTS_DIR / (cls.PRETRAINED[name] + _SUFFIX)
-            sidecar = _sidecar_path(weights)
+            weights = WEIGHTS_DIR / (cls.PRETRAINED[name] + SUFFIX)
+            sidecar = sidecar_path(weights)
             if not (weights.is_file() and sidecar.is_file()):
                 absent = weights if not weights.is_file() else sidecar
                 raise MissingResourceError(
@@ -362,7 +318,7 @@ class Pretrained:
                     "reinstall from a wheel or source tree that includes "
                     "expokit/models/weights, or pass path= to weights you exported"
                 )
-        record = _read_sidecar(sidecar)
+        record = read_record(sidecar)
         try:
             model = cls(**record["architecture"])
         except TypeError as exc:
@@ -399,7 +355,7 @@ class Pretrained:
         if isinstance(model, cls):
             return model.to(resolve_device(device)).eval()  # type: ignore[attr-defined]
         if isinstance(model, os.PathLike) or (isinstance(model, str) and (
-                model.endswith(_SUFFIX) or "/" in model or "\\" in model)):
+                model.endswith(SUFFIX) or "/" in model or "\\" in model)):
             return cls.from_pretrained(path=Path(model), device=device)
         if isinstance(model, str):
             if model not in cls.PRETRAINED:
@@ -425,8 +381,8 @@ def list_pretrained() -> list[dict[str, Any]]:
     rows = []
     if WEIGHTS_DIR.is_dir():
         for sidecar in sorted(WEIGHTS_DIR.glob("*.json")):
-            record = _read_sidecar(sidecar)
-            file = record.get("file") or sidecar.with_suffix(_SUFFIX).name
+            record = read_record(sidecar)
+            file = record.get("file") or sidecar.with_suffix(SUFFIX).name
             record["present"] = (WEIGHTS_DIR / str(file)).is_file()
             rows.append(record)
     return rows

@@ -7,6 +7,9 @@
 * :func:`load_state_strict`: strict weight loading with one diagnosis (missing, unexpected and
   mis-shaped keys, the first few of each, naming the file).
 * :func:`tile_windows`: the tiles of tiled inference, each core with its context window.
+* weights files without torch: :data:`WEIGHTS_DIR`, :func:`weights_path`,
+  :func:`sidecar_path`, :func:`read_record`, :func:`file_sha256`, :func:`check_sha256` (used
+  by :mod:`expokit.models.zoo` and by the LUT fusion, which reads its tables with NumPy).
 
 This module sits low in expokit's layers (docs/architecture.md): it imports only
 :mod:`expokit.errors`, and torch only inside its functions, so torch-free code (the metrics
@@ -15,9 +18,13 @@ table, the CLI) may import it.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
+import json
+import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..errors import InputError, MissingResourceError
@@ -25,8 +32,14 @@ from ..errors import InputError, MissingResourceError
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["Tile", "load_state_strict", "require_torch", "resolve_device", "tile_windows",
-           "torch_threads"]
+__all__ = ["WEIGHTS_DIR", "Tile", "check_sha256", "file_sha256", "load_state_strict",
+           "read_record", "require_torch", "resolve_device", "sidecar_path", "tile_windows",
+           "torch_threads", "weights_path"]
+
+WEIGHTS_DIR: Path = Path(__file__).resolve().parent.parent / "models" / "weights"
+"""Folder of the weights shipped with the package (``<stem>.safetensors`` + ``<stem>.json``)."""
+
+SUFFIX = ".safetensors"
 
 #: How many offending keys of each kind a loading error names.
 SHOWN_KEYS = 5
@@ -218,3 +231,63 @@ def tile_windows(height: int, width: int, tile: int, overlap: int) -> list[Tile]
     return [Tile(y0, y1, x0, x1, max(0, y0 - overlap), min(height, y1 + overlap),
                  max(0, x0 - overlap), min(width, x1 + overlap))
             for y0, y1 in spans(height) for x0, x1 in spans(width)]
+
+
+# --- weights files (no torch needed) ----------------------------------------------------------
+def weights_path(path: str | os.PathLike[str]) -> Path:
+    """``x`` / ``x.safetensors`` / ``x.json`` -> ``x.safetensors``."""
+    p = Path(path)
+    if p.name.endswith(SUFFIX):
+        return p
+    if p.suffix == ".json":
+        p = p.with_suffix("")
+    return p.with_name(p.name + SUFFIX)
+
+
+def sidecar_path(weights: Path) -> Path:
+    """The ``.json`` record beside a ``.safetensors`` file."""
+    return weights.with_name(weights.name[: -len(SUFFIX)] + ".json")
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """SHA-256 hex digest of a file, read in 1 MiB chunks.
+
+    Args:
+        path: the file.
+
+    Returns:
+        64 lowercase hex digits.
+    """
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def check_sha256(weights: Path, sha256: str) -> None:
+    """Raise :class:`~expokit.errors.InputError` when ``weights`` does not hash to ``sha256``."""
+    actual = file_sha256(weights)
+    if actual != sha256.lower():
+        raise InputError(
+            f"weights file {weights} has SHA-256 {actual[:16]}..., expected "
+            f"{sha256[:16]}...: the file is corrupt or not the one its record describes; "
+            "export it again (or reinstall expokit for shipped weights)"
+        )
+
+
+def read_record(path: Path) -> dict[str, Any]:
+    """A weights record (the ``.json`` sidecar), which must hold an ``architecture`` object.
+
+    Raises:
+        InputError: invalid JSON, or no ``architecture`` object.
+    """
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"weights record {path} is not valid JSON ({exc}); re-export") from None
+    if not isinstance(record, dict) or not isinstance(record.get("architecture"), dict):
+        raise InputError(
+            f"weights record {path} has no 'architecture' object; write it with export_weights"
+        )
+    return record

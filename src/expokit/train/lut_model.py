@@ -31,7 +31,7 @@ import torch.nn.functional as F  # noqa: N812
 from torch import Tensor, nn
 
 from ..errors import InputError
-from ..fusion.lut import BINS, FLOOR, FRAMES, LUTFusion
+from ..fusion.lut import BINS, FLOOR, FRAMES, LUTFusion, table_position
 from ..models.zoo import Pretrained
 
 __all__ = ["FusionLUT", "box_mean", "guided_coefficients"]
@@ -108,13 +108,10 @@ class FusionLUT(nn.Module, Pretrained):
             raise InputError(f"a bracket needs at least 2 shots, got {n}")
         if n in FRAMES:
             return torch.exp(getattr(self, f"logits_{n}"))
-        last = FRAMES[-1]
-        four = torch.exp(getattr(self, f"logits_{last}"))
+        four = torch.exp(getattr(self, f"logits_{FRAMES[-1]}"))
         rows = []
         for k in range(n):
-            pos = (last - 1) * k / (n - 1)
-            i = min(int(pos), last - 2)
-            f = pos - i
+            i, f = table_position(n, k)
             rows.append((1.0 - f) * four[i] + f * four[i + 1])
         return torch.stack(rows)
 
