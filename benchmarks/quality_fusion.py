@@ -45,6 +45,7 @@ import os
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -100,20 +101,16 @@ def score_sequence(job: tuple[str, Path, Path, list[str], list[str], str]) -> tu
     sources = [read_image(p) for p in paths]
     lo, hi = extreme_pair(sources)
     inputs = {"all": (sources, paths), "pair": ([sources[lo], sources[hi]], [paths[lo], paths[hi]])}
-    names = our_methods(weights, lut)
+    fusers = [partial(fuse_mertens, threads=1), partial(fuse_lut, weights=lut, threads=1),
+              *(partial(fuse_deepfuse, weights=w, threads=1) for w in weights)]
+    named = dict(zip(our_methods(weights, lut), fusers, strict=True))
     seconds: dict[str, float] = {}
     scores: dict[str, dict[str, dict[str, float]]] = {}
     for protocol, (shots, files) in inputs.items():
         ours = {}
-        for name in names:
+        for name, fuser in named.items():
             t0 = time.perf_counter()
-            if name == "expokit-mertens":
-                ours[name] = fuse_mertens(shots, threads=1, paths=files)
-            elif name.startswith("expokit-lut"):
-                ours[name] = fuse_lut(shots, weights=lut, threads=1, paths=files)
-            else:
-                w = weights[names.index(name) - 2]
-                ours[name] = fuse_deepfuse(shots, weights=w, threads=1, paths=files)
+            ours[name] = fuser(shots, paths=files)
             seconds[f"{protocol}:{name}"] = time.perf_counter() - t0
         fused = {m: to_code_values(img, 8) for m, img in ours.items()}
         if protocol == "all":
