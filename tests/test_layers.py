@@ -35,6 +35,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("expokit.train",),
     ("expokit.bench",),
     ("expokit.demo",),
+    ("expokit.batch",),
+    ("expokit.report",),
     ("expokit.cli",),
     ("expokit.__main__",),
 ]

@@ -17,7 +17,7 @@ from ._common import EXIT_INTERRUPT, app, err
 
 #: The command modules, in the order ``expokit --help`` lists their commands.
 FAMILIES = ("fuse", "hdr", "align", "info", "demo", "metrics", "train", "correct", "models",
-            "eeg")
+            "eeg", "batch")
 for _family in FAMILIES:
     import_module(f"{__name__}.{_family}")
 
