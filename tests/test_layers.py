@@ -33,9 +33,9 @@ LAYERS: list[tuple[str, ...]] = [
     ("expokit.fusion", "expokit.correct", "expokit.hdr"),
     ("expokit.simulate", "expokit.datasets", "expokit.eeg"),  # eeg: recordings, errors only
     ("expokit.train",),
+    ("expokit.batch",),  # one task per bracket; bench reads its manifest
     ("expokit.bench",),
     ("expokit.demo",),
-    ("expokit.batch",),
     ("expokit.report",),
     ("expokit.cli",),
     ("expokit.__main__",),

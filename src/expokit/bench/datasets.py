@@ -7,6 +7,8 @@ Three layouts are understood:
 * ``mefb`` (Zhang 2021): ``input/<scene>/`` and ``output/fused_images/<scene>_<method>.*``.
 * ``folders`` (generic): ``<root>/<bracket>/`` holds the source exposures and
   ``<root>/<bracket>/fused/<method>.<ext>`` the fused results to score.
+* ``batch``: the output folder of ``expokit batch --op fuse`` (its ``manifest.json``): each
+  bracket's sources in SRC and the fused result of every method run into that folder.
 """
 
 from __future__ import annotations
@@ -132,20 +134,47 @@ def load_folders(root: Path) -> list[EvalItem]:
     return items
 
 
+def load_batch(root: Path) -> list[EvalItem]:
+    """The brackets of an ``expokit batch`` output folder with each method's fused image.
+
+    Items are named by their bracket (``trip/day1/IMG_1``); only fuse items that finished are
+    taken, so failed brackets are not scored.
+    """
+    from ..batch import read_manifest
+
+    manifest = read_manifest(root)
+    src = Path(manifest["src"])
+    by_bracket: dict[str, tuple[tuple[Path, ...], dict[str, Path]]] = {}
+    for row in manifest["items"]:
+        if row.get("op") != "fuse" or row.get("status") != "ok":
+            continue
+        sources = tuple(src / i["path"] for i in row["inputs"])
+        entry = by_bracket.setdefault(row["bracket"], (sources, {}))
+        entry[1][row["method"]] = root / row["output"]
+    if not by_bracket:
+        raise InputError(f"{root}/manifest.json lists no fused bracket that finished: run "
+                         "expokit batch --op fuse into it first")
+    return [EvalItem(name, sources, dict(sorted(fused.items())))
+            for name, (sources, fused) in sorted(by_bracket.items())]
+
+
 LAYOUTS: dict[str, Callable[[Path], list[EvalItem]]] = {
     "ma2015": load_ma2015,
     "mefb": load_mefb,
     "folders": load_folders,
+    "batch": load_batch,
 }
 
 
 def detect_layout(root: Path) -> str:
-    """``ma2015`` when ``MOS.mat`` is there, ``mefb`` for ``input/`` + ``output/``, else
-    ``folders``."""
+    """``ma2015`` when ``MOS.mat`` is there, ``batch`` for ``manifest.json``, ``mefb`` for
+    ``input/`` + ``output/``, else ``folders``."""
     if not root.is_dir():
         raise MissingResourceError(f"data set folder {root} does not exist")
     if (root / "MOS.mat").is_file():
         return "ma2015"
+    if (root / "manifest.json").is_file():
+        return "batch"
     if (root / "input").is_dir() and (root / "output" / "fused_images").is_dir():
         return "mefb"
     return "folders"

@@ -94,12 +94,13 @@ def score_cmd(
 @app.command("eval")
 @handle_errors
 def eval_cmd(
-    dataset: Annotated[Path, typer.Argument(help="Data set folder (ma2015, mefb or one "
-                                            "folder per bracket).")],
+    dataset: Annotated[Path, typer.Argument(help="Data set folder (ma2015, mefb, an expokit "
+                                            "batch output or one folder per bracket).")],
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for the results.")],
     metrics: Annotated[str, typer.Option(
         "--metrics", "-m", help="Comma-separated metric names.")] = "mef_ssim,mef_ms_ssim",
-    layout: Annotated[str, typer.Option(help="auto, ma2015, mefb or folders.")] = "auto",
+    layout: Annotated[str, typer.Option(help="auto, ma2015, mefb, batch or folders.")]
+    = "auto",
     fuse_with: Annotated[str | None, typer.Option(
         "--fuse", help="Also fuse every bracket with these expokit methods, e.g. mertens.")]
     = None,
