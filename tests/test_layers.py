@@ -35,6 +35,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("expokit.train",),
     ("expokit.bench",),
     ("expokit.demo",),
+    ("expokit.batch",),  # `expokit batch`: many brackets, workers, the manifest
+    ("expokit.report",),  # the static HTML page of a batch folder (reads its manifest)
     ("expokit.cli",),
     ("expokit.__main__",),
 ]
