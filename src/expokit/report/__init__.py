@@ -5,9 +5,9 @@ its inputs as thumbnails, its results, its failures, a before/after slider betwe
 its images and a zoom; at the top the counts, the skipped files, the ``expokit eval`` metric
 table with the best per column marked, and a summary chart. See ``docs/report.md``.
 
-The page grows by each bracket's thumbnails and view images (roughly 0.3-1 MB per bracket at
-the defaults); :func:`write_report_html` reads and writes one bracket at a time, and ``limit``
-keeps the first brackets only.
+The page grows by each bracket's thumbnails and view images (some 0.3-1 MB per bracket at the
+defaults); :func:`write_report_html` reads and writes one bracket at a time, ``limit`` keeps
+the first brackets only and ``view_side`` sets the size of the large images.
 
 >>> from expokit.report import build_report
 >>> build_report("no/such/folder")

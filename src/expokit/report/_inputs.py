@@ -43,7 +43,7 @@ def _read_manifest(dst: Path) -> dict[str, Any]:
     path = dst / MANIFEST_NAME
     if not path.is_file():
         raise InputError(f"{dst} holds no {MANIFEST_NAME}: it is not an `expokit batch` output "
-                         f"folder (run `expokit batch SRC -o {dst}` first)")
+                         "folder (run `expokit batch` with it as the output folder first)")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -143,7 +143,7 @@ def read_eval(folder: Path) -> EvalResults:
     metrics = [str(m) for m in data["metrics"]]
     mean = {str(k): {m: _number((v or {}).get(m)) for m in metrics}
             for k, v in data["mean"].items()}
-    given = data.get("best") if isinstance(data.get("best"), dict) else {}
+    given: dict[str, Any] = data["best"] if isinstance(data.get("best"), dict) else {}
     direction = {m: _direction(m) for m in metrics}
     best: dict[str, str | None] = {}
     for m in metrics:

@@ -110,7 +110,10 @@ _JS = """
       if (!src) { return; }
       img.src = src.dataset.view; img.dataset.label = src.dataset.label;
       tag.textContent = src.dataset.label;
-      if (img === imgL) { stage.style.aspectRatio = src.dataset.w + " / " + src.dataset.h; }
+      if (img === imgL) {  // the stage takes the left image's shape, at most its own size
+        stage.style.aspectRatio = src.dataset.w + " / " + src.dataset.h;
+        stage.style.maxWidth = src.dataset.w + "px";
+      }
     }
     function split(v) {
       v = Math.max(0, Math.min(100, v));
@@ -150,6 +153,10 @@ _JS = """
 # Only inline style, inline script and data: images: the browser itself refuses anything else.
 _CSP = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
         "script-src 'unsafe-inline'")
+
+
+def _arrow(higher_is_better: bool | None, up: str, down: str) -> str:
+    return "" if higher_is_better is None else up if higher_is_better else down
 
 
 # --- the summary chart ----------------------------------------------------------------------
@@ -203,7 +210,7 @@ def _charts(items: list[dict[str, Any]], ev: EvalResults | None) -> str:
     if ev and methods:
         charts = []
         for m in ev.metrics:
-            way = {True: " (↑ better)", False: " (↓ better)"}.get(ev.higher_is_better[m], "")
+            way = _arrow(ev.higher_is_better[m], " (↑ better)", " (↓ better)")
             charts.append(bar_chart(f"{m}{way}", methods, [ev.mean[k][m] for k in methods],
                                     best=ev.best[m]))
         return '<div class="charts">' + "".join(charts) + "</div>"
@@ -231,7 +238,7 @@ def metric_table(rows: dict[str, dict[str, float]], metrics: Sequence[str],
     """Methods as rows, metrics as columns; the best cell of each column has class ``best``."""
     head = ["<th>method</th>"]
     for m in metrics:
-        way = {True: " ↑", False: " ↓"}.get(direction.get(m), "")
+        way = _arrow(direction.get(m), " ↑", " ↓")
         sub = f"<br><small>n = {n[m]}</small>" if n and m in n else ""
         head.append(f"<th>{esc(m)}{way}{sub}</th>")
     body = []
@@ -298,7 +305,9 @@ def _summary(manifest: dict[str, Any], brackets: list[Bracket], shown: int,
     if items:
         out.append(_method_table(items))
     if ev is not None:
-        out.append(f"<h3>Metrics (means from {esc(ev.folder / 'results.json')})</h3>")
+        out.append(f"<h3>Metrics</h3><p class='meta'>means per method from "
+                   f"{esc(ev.folder / 'results.json')}; the best of each column is marked"
+                   "</p>")
         out.append(metric_table(ev.mean, ev.metrics, ev.best, ev.higher_is_better, n=ev.n,
                                 css="metrics eval"))
     out.append(_charts(items, ev))
@@ -365,8 +374,8 @@ def _bracket_section(i: int, b: Bracket, dst: Path, src: Path, ev: EvalResults |
     n_inputs = len(choices)
     out.append(f"<h3>Results ({len(b.results)})</h3><div class='thumbs results'>")
     for j, item in enumerate(b.results):
-        rel = item.get("output")
-        shown = _load(None if rel is None else dst / str(rel),
+        out_rel = item.get("output")
+        shown = _load(None if out_rel is None else dst / str(out_rel),
                       radiance=item["op"] == "merge", thumb_side=thumb_side,
                       view_side=view_side, quality=quality)
         label = f"{item['method']} ({item['op']})"
@@ -477,11 +486,12 @@ def build_report(dst: str | os.PathLike[str], *, eval_dir: str | os.PathLike[str
     (display-referred 8-bit sRGB; radiance tone-mapped with Reinhard's global operator); the
     page loads nothing (a Content-Security-Policy forbids it) and opens from ``file://``.
 
-    Size: each bracket adds its thumbnails and its view images (about 10 kB per thumbnail and
-    100-250 kB per 1024-px view image at JPEG quality 85), so a page of 100 brackets of 3
-    shots and 2 results is some 50-100 MB; use ``limit`` or a smaller ``view_side`` for big
-    folders. Brackets are read one at a time (see :func:`write_report_html`, which also writes
-    them one at a time).
+    Size: the page grows by each bracket's thumbnails and view images, base64-encoded
+    (measured: 0.34 MB for a bracket of 3 shots and 2 results of a synthetic 1500 x 1000 scene
+    at the defaults, 0.16 MB with ``view_side=512``; detailed photos compress less), so 100
+    brackets make a page of some 35-100 MB; use ``limit`` or a smaller ``view_side`` for big
+    folders. Memory holds one bracket's images at a time (:func:`write_report_html` also
+    writes the page one bracket at a time; this function returns the whole text).
 
     Args:
         dst: the folder ``expokit batch`` wrote (holds ``manifest.json``).
