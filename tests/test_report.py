@@ -266,6 +266,14 @@ def test_cli_writes_the_page_and_refuses_to_overwrite(dst, tmp_path):
     assert proc.returncode == 0, proc.stderr
 
 
+def test_cli_writes_into_dst_by_default(dst, tmp_path):
+    copy = tmp_path / "DST"
+    shutil.copytree(dst, copy)
+    proc = run_cli("report", copy, "--limit", "1")
+    assert proc.returncode == 0, proc.stderr
+    assert (copy / "report.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
 @pytest.mark.parametrize(("args", "words"), [
     (("{missing}",), "does not exist"),
     (("{tmp}", "-o", "{tmp}/r.html"), "manifest.json"),

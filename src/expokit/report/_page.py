@@ -58,7 +58,7 @@ svg .bar.best{fill:var(--accent)}svg .bar.fail{fill:var(--bad)}svg .title{font-w
 .thumbs{display:flex;flex-wrap:wrap;gap:10px}
 figure{margin:0;max-width:220px}
 figure img{display:block;max-width:100%;height:auto;cursor:zoom-in;border:1px solid var(--line)}
-figcaption{font-size:12px;color:var(--muted);word-break:break-all}
+figcaption{font-size:12px;color:var(--muted);overflow-wrap:anywhere}
 .missing{width:160px;height:100px;display:flex;align-items:center;justify-content:center;
 text-align:center;padding:6px;border:1px dashed var(--bad);color:var(--bad);font-size:12px}
 ul.failures li{color:var(--bad)}ul.failures code{white-space:pre-wrap;color:var(--fg)}
@@ -110,9 +110,9 @@ _JS = """
       if (!src) { return; }
       img.src = src.dataset.view; img.dataset.label = src.dataset.label;
       tag.textContent = src.dataset.label;
-      if (img === imgL) {  // the stage takes the left image's shape, at most its own size
+      if (img === imgL) {  // the left image's shape, at its own size (small ones at 480 px)
         stage.style.aspectRatio = src.dataset.w + " / " + src.dataset.h;
-        stage.style.maxWidth = src.dataset.w + "px";
+        stage.style.maxWidth = Math.max(+src.dataset.w, 480) + "px";
       }
     }
     function split(v) {
