@@ -36,7 +36,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("expokit.batch",),  # one task per bracket; bench reads its manifest
     ("expokit.bench",),
     ("expokit.demo",),
-    ("expokit.report",),
+    ("expokit.report",),  # the static HTML page of a batch folder (reads its manifest)
     ("expokit.cli",),
     ("expokit.__main__",),
 ]

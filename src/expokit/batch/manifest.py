@@ -45,36 +45,54 @@ def write_json(path: Path, data: Any) -> None:
         tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False), encoding="utf-8")
 
 
+#: The keys every item row has (the report and ``eval``'s layout ``batch`` rely on them).
+ITEM_KEYS = ("key", "bracket", "op", "method", "inputs", "output", "status")
+
+
 def read_manifest(dst: str | os.PathLike[str]) -> dict[str, Any]:
-    """The manifest of a batch output folder (``DST/manifest.json``).
+    """The manifest of a batch output folder (``DST/manifest.json``), checked.
 
     Returns:
         The manifest: ``format``, ``version``, ``src``, ``updated``, ``items`` (one dict per
-        item) and ``skipped``.
+        item, with at least :data:`ITEM_KEYS`) and ``skipped``.
 
     Raises:
-        InputError: if the folder or its manifest is missing, or the file is not an expokit
-            batch manifest.
+        InputError: when ``dst`` is missing or not a folder, holds no ``manifest.json``, or the
+            file is not JSON, not an expokit batch manifest, of another version, or an item
+            lacks a key.
     """
     folder = Path(dst)
-    path = folder / MANIFEST
+    if not folder.exists():
+        raise InputError(f"{folder} does not exist: give the output folder of `expokit batch` "
+                         "(the DST it wrote)")
     if not folder.is_dir():
-        raise InputError(f"{folder} is not a folder: give the output folder of expokit batch")
+        raise InputError(f"{folder} is a file: give the output folder of `expokit batch` (the "
+                         "DST holding manifest.json)")
+    path = folder / MANIFEST
     if not path.is_file():
-        raise InputError(f"{folder} has no {MANIFEST}: it is not the output folder of "
-                         "expokit batch (run expokit batch SRC -o DST first)")
+        raise InputError(f"{folder} holds no {MANIFEST}: it is not an `expokit batch` output "
+                         "folder (run expokit batch SRC -o DST first)")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{path} cannot be read as JSON ({exc}); delete it to start over") \
-            from None
+        raise InputError(f"{path} is not valid JSON ({exc}): it is not an expokit batch manifest"
+                         "; delete it to start over") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise InputError(f"{path} is not an expokit batch manifest; choose another output folder")
+        got = data.get("format") if isinstance(data, dict) else type(data).__name__
+        raise InputError(f"{path} is not an expokit batch manifest (format {got!r}, expected "
+                         f"{FORMAT!r}); choose another output folder")
     if data.get("version") != VERSION:
-        raise InputError(f"{path} is manifest version {data.get('version')}, this expokit reads "
-                         f"version {VERSION}")
-    if not isinstance(data.get("items"), list):
-        raise InputError(f"{path} has no item list; delete it to start over")
+        raise InputError(f"{path} is version {data.get('version')!r} of the batch manifest; "
+                         f"this expokit reads version {VERSION}: update expokit")
+    items, skipped = data.get("items"), data.get("skipped", [])
+    if not isinstance(items, list) or not isinstance(skipped, list):
+        raise InputError(f"{path}: 'items' and 'skipped' must be lists; the file is damaged "
+                         "(delete it and rerun expokit batch)")
+    for i, item in enumerate(items):
+        missing = [k for k in ITEM_KEYS if not isinstance(item, dict) or k not in item]
+        if missing:
+            raise InputError(f"{path}: item {i + 1} has no {', '.join(missing)}; the file is "
+                             "damaged (delete it and rerun expokit batch)")
     return data
 
 

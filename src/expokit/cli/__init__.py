@@ -16,8 +16,8 @@ from importlib import import_module
 from ._common import EXIT_INTERRUPT, app, err
 
 #: The command modules, in the order ``expokit --help`` lists their commands.
-FAMILIES = ("fuse", "hdr", "align", "info", "demo", "metrics", "train", "correct", "models",
-            "eeg", "batch")
+FAMILIES = ("fuse", "hdr", "align", "info", "batch", "report", "demo", "metrics", "train",
+            "correct", "models", "eeg")
 for _family in FAMILIES:
     import_module(f"{__name__}.{_family}")
 
