@@ -297,3 +297,38 @@ def test_interrupted_client_loses_nothing_and_does_nothing_twice(tmp_path):
     leftovers = [p.name for p in dst.rglob(".*.tmp")]
     assert leftovers == [], leftovers
     assert json.loads((dst / "manifest.json").read_text())["src"] == str(src.resolve())
+
+
+def _dies_on_b1(task: dict) -> dict:
+    """run_task, except that the bracket b1 kills whichever worker runs it."""
+    from expokit.batch import run_task
+
+    if task["bracket"].endswith("b1_0"):
+        os._exit(1)
+    return run_task(task)
+
+
+def test_a_bracket_that_keeps_killing_workers_fails_alone(tmp_path):
+    pytest.importorskip("distributed")
+    import dask
+    from distributed import Client, LocalCluster
+
+    from expokit.batch.run import _on_dask
+
+    src, dst = tmp_path / "src", tmp_path / "out"
+    for i in range(3):
+        bracket(src, f"b{i}_", i, None)
+    items, _ = plan_items(src, "fuse", "mertens")
+    params = BatchConfig().params()
+    tasks = [{"key": it.key, "bracket": it.bracket, "op": "fuse", "method": "mertens",
+              "inputs": it.inputs, "src": str(src), "dst": str(dst), "params": params,
+              "known": [], "threads": 1} for it in items]
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1}), \
+            LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                         dashboard_address=None) as cluster, Client(cluster) as client:
+        rows = {r["key"]: r for r in _on_dask(tasks, client, fn=_dies_on_b1)}
+    assert rows["b1_0_mertens.png"]["status"] == "failed"
+    assert "its worker died while running it" in rows["b1_0_mertens.png"]["error"]
+    assert rows["b0_0_mertens.png"]["status"] == rows["b2_0_mertens.png"]["status"] == "ok"
+    # the failure is on disk too, for a client that dies before saving the manifest
+    assert any(r["key"] == "b1_0_mertens.png" for r in mf.leftover_records(dst))

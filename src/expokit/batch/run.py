@@ -187,13 +187,16 @@ def _failed_row(task: dict[str, Any], error: str) -> dict[str, Any]:
             "finished": mf.now(), "expokit": __version__}
 
 
-def _on_dask(tasks: list[dict[str, Any]], client: Any) -> Iterator[dict[str, Any]]:
+def _on_dask(tasks: list[dict[str, Any]], client: Any,
+             fn: Callable[[dict[str, Any]], dict[str, Any]] = run_task
+             ) -> Iterator[dict[str, Any]]:
     """Submit every task, yield rows as they finish. A task whose worker dies is run again on
-    another (Dask's own rescheduling, up to ``distributed.scheduler.allowed-failures``)."""
+    another (Dask's own rescheduling, up to ``distributed.scheduler.allowed-failures``); one
+    that kills its workers that often gets a failed row."""
     from distributed import as_completed
 
     run = uuid.uuid4().hex[:8]
-    futures = {client.submit(run_task, t, key=f"expokit-batch-{run}-{i}", pure=False,
+    futures = {client.submit(fn, t, key=f"expokit-batch-{run}-{i}", pure=False,
                              retries=0): t for i, t in enumerate(tasks)}
     try:
         for fut in as_completed(futures):
