@@ -181,6 +181,9 @@ def test_bad_requests_are_refused_before_any_work(tree, tmp_path):
     refused("--method", "debevec", words="--method 'debevec' is not a fuse method")
     refused("-p", "bogus=1", words="bogus")
     refused("--op", "merge", "--calibrate", "magic", words="--calibrate 'magic' is not known")
+    refused("--format", "gif", words="--format gif: not a format expokit writes")
+    refused("--op", "merge", "--format", "png", words="HDR radiance needs exr, hdr or tif")
+    refused("--weights", "lut", words="weights")  # mertens has no weights
     assert not dst.exists()
     res = run_cli("batch", src, "-o", src, "--workers", "0")
     assert res.returncode == 2 and "the output folder is the input folder" in res.stderr

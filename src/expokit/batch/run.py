@@ -98,6 +98,15 @@ class BatchConfig:
 
         if self.op not in OPS:
             raise InputError(f"--op {self.op!r} is not known: use " + ", ".join(OPS))
+        if self.fmt is not None:
+            from ..io import WRITE_FORMATS
+
+            ext = self.fmt.lower().lstrip(".")
+            if f".{ext}" not in WRITE_FORMATS:
+                raise InputError(f"--format {self.fmt}: not a format expokit writes; choose "
+                                 + ", ".join(sorted(e.lstrip(".") for e in WRITE_FORMATS)))
+            if self.op == "merge" and f".{ext}" not in (".exr", ".hdr", ".tif", ".tiff"):
+                raise InputError(f"--format {self.fmt}: HDR radiance needs exr, hdr or tif")
         if self.op == "correct":
             if self.reference is not None and self.ev is not None:
                 raise InputError("give --reference or --ev, not both")
