@@ -121,19 +121,24 @@ def outputs(dst: Path, expected: int) -> dict[str, str]:
     """``{item key: output SHA-256}`` from ``dst``'s manifest; every item must be ok.
 
     Raises:
-        RuntimeError: if the manifest does not hold ``expected`` items or one is not ok.
+        RuntimeError: if a file was left out of the brackets, the manifest does not hold
+            ``expected`` 3-shot items, or one is not ok.
     """
     from expokit.batch import read_manifest
 
-    items = read_manifest(dst)["items"]
+    manifest = read_manifest(dst)
+    if manifest.get("skipped"):
+        left = [f"{s['path']} ({s['reason']})" for s in manifest["skipped"]]
+        raise RuntimeError(f"{dst}: {len(left)} file(s) in no bracket: " + "; ".join(left[:5]))
+    items = manifest["items"]
     bad = [f"{it['key']}: {it['status']} ({it.get('error')})" for it in items
            if it.get("status") != "ok" or not it.get("output_sha256")]
     if bad:
         raise RuntimeError(f"{len(bad)} of {len(items)} item(s) in {dst} failed: "
                            + "; ".join(bad[:5]))
-    if len(items) != expected:
-        raise RuntimeError(f"{dst}: the manifest has {len(items)} items, expected {expected} "
-                           "(the brackets were not grouped as written)")
+    if len(items) != expected or any(len(it["inputs"]) != len(TIMES) for it in items):
+        raise RuntimeError(f"{dst}: the manifest has {len(items)} items, expected {expected} of "
+                           f"{len(TIMES)} shots (the brackets were not grouped as written)")
     return {it["key"]: it["output_sha256"] for it in items}
 
 
