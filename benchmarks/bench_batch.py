@@ -1,14 +1,15 @@
 """Batch throughput: brackets per second of ``expokit batch``, serial and on 1 and 2 Dask workers.
 
     python benchmarks/bench_batch.py [--brackets 40] [--size 1024x768] [--workers 0,1,2]
-                                     [--method mertens] [--csv PATH]
+                                     [--method mertens] [--repeat 3] [--csv PATH]
 
 Writes ``--brackets`` synthetic 3-shot JPEG brackets (expokit.simulate, one scene each, EXIF
 exposure and capture times) into a temporary tree of five folders (not timed), then, for each
 runner of ``--workers`` (0: serial, in this process; N: a Dask ``LocalCluster`` of N worker
 processes, as ``expokit batch --workers N``), runs :func:`expokit.batch.run_batch` with
-``--op fuse`` into a fresh output folder and prints a table: wall seconds, brackets per second
-and the ratio to the serial run.
+``--op fuse`` into a fresh output folder, ``--repeat`` times with the runners interleaved (so a
+change in the machine's load hits all of them), and prints a table of the best runs: seconds,
+brackets per second and the ratio to the serial run, beside the median time of one item.
 
 Two timings per Dask runner:
 
@@ -18,12 +19,13 @@ Two timings per Dask runner:
   code (``expokit.batch.run.open_runner``, so the same settings and threads per item); the
   start-up (cluster and client) and the shutdown are timed apart. Worker processes import
   expokit on their first item in both runs, so that is in the work time. Serial has no
-  start-up: its work time is its wall time (one run).
+  start-up: its work time is its wall time (the same run).
 
 Each run must finish every item ``ok`` with outputs byte-identical (SHA-256 in the manifest) to
-the first run's (serial when it runs); otherwise the script fails with exit code 1. Timings on
-a shared machine are noisy: the load average is printed before and after; run it on an idle one
-for numbers to quote. Without Dask distributed (the ``batch`` extra) only the serial run happens.
+the first run's (serial when it runs), and no file may be left out of the brackets; otherwise
+the script fails with exit code 1. Timings on a shared machine are noisy: every run's time and
+the load average before and after are printed; run it on an idle one for numbers to quote.
+Without Dask distributed (the ``batch`` extra) only the serial run happens.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -46,9 +50,10 @@ TIMES = (Fraction(1, 64), Fraction(1, 8), Fraction(1, 1))
 #: Folders of the synthetic tree (relative to its root); bracket i goes to FOLDERS[i % 5].
 FOLDERS = ("", "trip/day1", "trip/day2", "studio", "family/2025/summer")
 #: CSV / result columns.
-COLUMNS = ("runner", "workers", "threads_per_item", "brackets", "seconds", "brackets_per_s",
-           "ratio_vs_serial", "startup_s", "work_s", "work_brackets_per_s", "work_ratio_vs_serial",
-           "shutdown_s", "cpu_count", "size", "method", "dask")
+COLUMNS = ("runner", "workers", "threads_per_item", "brackets", "runs", "seconds", "seconds_all",
+           "brackets_per_s", "ratio_vs_serial", "item_median_s", "startup_s", "work_s",
+           "work_brackets_per_s", "work_ratio_vs_serial", "shutdown_s", "cpu_count", "size",
+           "method", "dask")
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -169,33 +174,37 @@ def _timed_run(src: Path, dst: Path, config: Any, **where: Any) -> tuple[float, 
 
 
 def run_serial(src: Path, out: Path, config: Any) -> dict[str, Any]:
+    """One serial run (``workers=0``) into ``out``: its wall time is also its work time."""
     from expokit._checks import resolve_threads
 
     threads = resolve_threads(None)  # what run_task leaves the methods when run here
-    seconds, summary = _timed_run(src, out / "serial", config, workers=0)
-    return {"runner": "serial", "workers": 0, "threads_per_item": threads,
-            "seconds": seconds, "startup_s": 0.0, "work_s": seconds, "shutdown_s": 0.0,
-            "dst": [out / "serial"], "summary": summary}
+    seconds, summary = _timed_run(src, out, config, workers=0)
+    return {"threads_per_item": threads, "seconds": seconds, "startup_s": 0.0,
+            "work_s": seconds, "shutdown_s": 0.0, "dst": [out], "summary": summary}
 
 
 def run_dask(src: Path, out: Path, config: Any, n: int) -> dict[str, Any]:
-    """Wall time of ``workers=n``, then work time on a cluster started beforehand."""
+    """Wall time of ``workers=n`` into ``out/wall``, then start-up, work and shutdown times of
+    a run into ``out/started`` on a cluster that the same code starts beforehand."""
     from distributed import default_client
 
     from expokit.batch.run import open_runner
 
-    wall_dst, work_dst = out / f"workers{n}", out / f"workers{n}-started"
-    seconds, summary = _timed_run(src, wall_dst, config, workers=n)
+    seconds, summary = _timed_run(src, out / "wall", config, workers=n)
     t0 = time.perf_counter()
     with open_runner(n, None) as (_run, _description, threads):
         startup = time.perf_counter() - t0
-        work, _ = _timed_run(src, work_dst, config, client=default_client(), threads=threads)
+        work, _ = _timed_run(src, out / "started", config, client=default_client(),
+                             threads=threads)
         t1 = time.perf_counter()
     shutdown = time.perf_counter() - t1
-    return {"runner": f"{n} worker{'s' if n > 1 else ''}", "workers": n,
-            "threads_per_item": threads, "seconds": seconds, "startup_s": startup,
-            "work_s": work, "shutdown_s": shutdown, "dst": [wall_dst, work_dst],
+    return {"threads_per_item": threads, "seconds": seconds, "startup_s": startup,
+            "work_s": work, "shutdown_s": shutdown, "dst": [out / "wall", out / "started"],
             "summary": summary}
+
+
+def runner_name(n: int) -> str:
+    return "serial" if n == 0 else f"{n} worker{'s' if n > 1 else ''}"
 
 
 def dask_version() -> str | None:
@@ -213,9 +222,11 @@ def dask_version() -> str | None:
         return f"distributed {distributed.__version__}"
 
 
-def benchmark(src: Path, out: Path, brackets: int, workers: list[int], method: str
-              ) -> list[dict[str, Any]]:
-    """Run each runner into fresh folders under ``out``; check and return the result rows.
+def benchmark(src: Path, out: Path, brackets: int, workers: list[int], method: str, *,
+              repeat: int = 1) -> list[dict[str, Any]]:
+    """Run each runner ``repeat`` times (runners interleaved, each run into a fresh folder
+    under ``out``, removed once checked); return one result row per runner: the best wall
+    and work times, the median start-up and shutdown.
 
     Raises:
         RuntimeError: a run with a failed item, or outputs that differ from the first run's.
@@ -223,21 +234,42 @@ def benchmark(src: Path, out: Path, brackets: int, workers: list[int], method: s
     from expokit.batch import BatchConfig
 
     config = BatchConfig(op="fuse", method=method)
-    results: list[dict[str, Any]] = []
+    runs: dict[int, list[dict[str, Any]]] = {n: [] for n in workers}
     reference: tuple[str, dict[str, str]] | None = None
+    for r in range(repeat):
+        for n in workers:
+            dst = out / f"{runner_name(n).replace(' ', '-')}-{r + 1}"
+            res = run_serial(src, dst, config) if n == 0 else run_dask(src, dst, config, n)
+            line = f"{runner_name(n)}, run {r + 1}/{repeat}: wall {res['seconds']:.2f} s"
+            if n:
+                line += (f"; start {res['startup_s']:.2f} + work {res['work_s']:.2f} + stop "
+                         f"{res['shutdown_s']:.2f} s")
+            print(line, flush=True)
+            for folder in res["dst"]:
+                label = f"{runner_name(n)} run {r + 1} ({folder.name})"
+                got = outputs(folder, brackets)
+                if reference is None:
+                    reference = (label, got)
+                else:
+                    check_same(label, got, reference[1], reference[0])
+                shutil.rmtree(folder, ignore_errors=True)
+            runs[n].append(res)
+    results = []
     for n in workers:
-        print(f"running: {'serial' if n == 0 else f'{n} worker(s)'} ...", flush=True)
-        res = run_serial(src, out, config) if n == 0 else run_dask(src, out, config, n)
-        for dst in res["dst"]:
-            got = outputs(dst, brackets)
-            if reference is None:
-                reference = (f"{res['runner']} ({dst.name})", got)
-            else:
-                check_same(f"{res['runner']} ({dst.name})", got, reference[1], reference[0])
-        results.append(res)
+        rs = runs[n]
+        results.append({
+            "runner": runner_name(n), "workers": n, "brackets": brackets, "runs": len(rs),
+            "threads_per_item": rs[0]["threads_per_item"],
+            "seconds": min(x["seconds"] for x in rs),
+            "seconds_all": ";".join(f"{x['seconds']:.3f}" for x in rs),
+            "work_s": min(x["work_s"] for x in rs),
+            "startup_s": statistics.median(x["startup_s"] for x in rs),
+            "shutdown_s": statistics.median(x["shutdown_s"] for x in rs),
+            "item_median_s": statistics.median(row["seconds"] for x in rs
+                                               for row in x["summary"].rows
+                                               if row["seconds"] is not None)})
     serial = next((r for r in results if r["workers"] == 0), None)
     for r in results:
-        r["brackets"] = brackets
         r["brackets_per_s"] = brackets / r["seconds"]
         r["work_brackets_per_s"] = brackets / r["work_s"]
         r["ratio_vs_serial"] = None if serial is None else serial["seconds"] / r["seconds"]
@@ -252,12 +284,14 @@ def _num(v: Any, fmt: str) -> str:
 
 def table(results: list[dict[str, Any]]) -> str:
     """The printed table: wall (start-up included) and work (start-up excluded) columns."""
-    head = (f"{'runner':<10} {'thr/item':>8} | {'wall s':>7} {'brk/s':>6} {'x serial':>8} | "
+    head = (f"{'runner':<10} {'thr/item':>8} {'item s':>6} | {'wall s':>7} {'brk/s':>6} "
+            f"{'x serial':>8} | "
             f"{'start s':>7} {'work s':>7} {'brk/s':>6} {'x serial':>8} | {'stop s':>6}")
     lines = [head, "-" * len(head)]
     for r in results:
         lines.append(
-            f"{r['runner']:<10} {r['threads_per_item']!s:>8} | {r['seconds']:7.2f} "
+            f"{r['runner']:<10} {r['threads_per_item']!s:>8} {r['item_median_s']:6.3f} | "
+            f"{r['seconds']:7.2f} "
             f"{r['brackets_per_s']:6.2f} {_num(r['ratio_vs_serial'], '8.2f'):>8} | "
             f"{r['startup_s']:7.2f} {r['work_s']:7.2f} {r['work_brackets_per_s']:6.2f} "
             f"{_num(r['work_ratio_vs_serial'], '8.2f'):>8} | {r['shutdown_s']:6.2f}")
@@ -294,10 +328,12 @@ def main(argv: list[str] | None = None) -> None:
                     help="comma-separated runners: 0 serial, N a LocalCluster of N workers "
                          "(default 0,1,2)")
     ap.add_argument("--method", default="mertens", help="fusion method (default mertens)")
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="runs per runner, interleaved; the best is reported (default 3)")
     ap.add_argument("--csv", type=Path, default=None, help="also write the rows to this CSV")
     args = ap.parse_args(argv)
-    if args.brackets < 1:
-        ap.error("--brackets must be at least 1")
+    if args.brackets < 1 or args.repeat < 1:
+        ap.error("--brackets and --repeat must be at least 1")
 
     cpus = os.cpu_count() or 1
     dask = dask_version()
@@ -307,7 +343,8 @@ def main(argv: list[str] | None = None) -> None:
         workers = [0]
     w, h = args.size
     print(f"{args.brackets} brackets of 3 x {w}x{h} 8-bit JPEG, --op fuse --method "
-          f"{args.method}; cpu_count {cpus}; {dask or 'no Dask'}; {_load()}", flush=True)
+          f"{args.method}; best of {args.repeat}; cpu_count {cpus}; {dask or 'no Dask'}; "
+          f"{_load()}", flush=True)
     with tempfile.TemporaryDirectory(prefix="expokit-bench-batch-") as tmp:
         src, out = Path(tmp) / "photos", Path(tmp) / "out"
         t0 = time.perf_counter()
@@ -315,20 +352,22 @@ def main(argv: list[str] | None = None) -> None:
         print(f"wrote the tree in {time.perf_counter() - t0:.1f} s (not timed): "
               f"{len(FOLDERS)} folders", flush=True)
         try:
-            results = benchmark(src, out, args.brackets, workers, args.method)
+            results = benchmark(src, out, args.brackets, workers, args.method,
+                                repeat=args.repeat)
         except RuntimeError as exc:
             sys.exit(f"FAILED: {exc}")
     print(f"all {args.brackets} items ok in every run; outputs byte-identical (SHA-256) to "
           f"the {results[0]['runner']} run's")
     print(table(results))
-    print("wall: run_batch call to return (cluster start and stop included); work: the same on "
-          "a cluster started beforehand (start s, stop s timed apart); x serial: serial "
-          f"seconds / these seconds. {_load()}")
+    print("item s: median seconds of one item in its process (the manifests' seconds, wall "
+          "runs); wall: best run_batch call to return (cluster start and stop included); "
+          "work: best run on a cluster started beforehand (start s, stop s: medians, timed "
+          f"apart); x serial: serial seconds / these seconds. {_load()}")
     if args.csv is not None:
         write_csv(args.csv, results, {"cpu_count": cpus, "size": f"{w}x{h}",
                                       "method": args.method, "dask": dask or ""})
         print(f"wrote {args.csv}")
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # needed: Dask spawns its workers, which import this file again
     main()

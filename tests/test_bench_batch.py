@@ -30,15 +30,19 @@ def test_tree_is_grouped_as_written(tmp_path):
         ".", "trip/day1", "trip/day2", "studio", "family/2025/summer"}
 
 
-def test_serial_run_writes_its_row(tmp_path, capsys):
+def test_serial_runs_write_their_row(tmp_path, capsys):
     out = tmp_path / "rows.csv"
-    bb.main(["--brackets", "4", "--size", "48x32", "--workers", "0", "--csv", str(out)])
-    assert "all 4 items ok" in capsys.readouterr().out
+    bb.main(["--brackets", "4", "--size", "48x32", "--workers", "0", "--repeat", "2",
+             "--csv", str(out)])
+    printed = capsys.readouterr().out
+    assert "all 4 items ok" in printed and "serial, run 2/2" in printed
     with out.open(newline="") as fh:
         (row,) = list(csv.DictReader(fh))
     assert row["runner"] == "serial" and row["brackets"] == "4" and row["size"] == "48x32"
+    assert row["runs"] == "2"
+    both = [float(v) for v in row["seconds_all"].split(";")]
     seconds = float(row["seconds"])
-    assert seconds > 0
+    assert len(both) == 2 and seconds == pytest.approx(min(both), abs=1e-3) and seconds > 0
     assert float(row["brackets_per_s"]) == pytest.approx(4 / seconds, rel=1e-3)
     assert float(row["ratio_vs_serial"]) == 1.0 and float(row["startup_s"]) == 0.0
 
