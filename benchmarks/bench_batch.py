@@ -23,8 +23,9 @@ Two timings per Dask runner:
 
 Each run must finish every item ``ok`` with outputs byte-identical (SHA-256 in the manifest) to
 the first run's (serial when it runs), and no file may be left out of the brackets; otherwise
-the script fails with exit code 1. Timings on a shared machine are noisy: every run's time and
-the load average before and after are printed; run it on an idle one for numbers to quote.
+the script fails with exit code 1. Timings on a shared machine are noisy: every run's time, the
+load average and the CPU that other processes used meanwhile (/proc/stat minus this process
+tree) are printed; run it on an idle machine for numbers to quote.
 Without Dask distributed (the ``batch`` extra) only the serial run happens.
 """
 
@@ -311,6 +312,34 @@ def write_csv(path: Path, results: list[dict[str, Any]], extra: dict[str, Any]) 
                          for k, v in row.items() if k in COLUMNS})
 
 
+def _cpu_seconds() -> tuple[float, float] | None:
+    """``(busy CPU seconds of the whole machine, CPU seconds of this process and its reaped
+    children)``, or None where /proc/stat is missing."""
+    import resource
+
+    try:
+        with open("/proc/stat") as fh:
+            fields = [int(v) for v in fh.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    ticks = os.sysconf("SC_CLK_TCK")
+    mine = sum(getattr(resource.getrusage(who), f) for who in (
+        resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN) for f in ("ru_utime", "ru_stime"))
+    return (sum(fields[:8]) - idle) / ticks, mine
+
+
+def others_line(before: tuple[float, float] | None, after: tuple[float, float] | None,
+                seconds: float) -> str:
+    """How busy the machine was with other processes while the runs were timed."""
+    if before is None or after is None or seconds <= 0:
+        return "CPU use of other processes: unknown (no /proc/stat)"
+    others = max(0.0, (after[0] - before[0]) - (after[1] - before[1]))
+    return (f"CPU use of other processes during the runs: {others / seconds:.2f} core(s) on "
+            f"average over {seconds:.0f} s (0 = the machine was ours; this run used "
+            f"{(after[1] - before[1]) / seconds:.2f})")
+
+
 def _load() -> str:
     try:
         return "load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
@@ -351,11 +380,13 @@ def main(argv: list[str] | None = None) -> None:
         write_tree(src, args.brackets, args.size)
         print(f"wrote the tree in {time.perf_counter() - t0:.1f} s (not timed): "
               f"{len(FOLDERS)} folders", flush=True)
+        cpu0, t0 = _cpu_seconds(), time.perf_counter()
         try:
             results = benchmark(src, out, args.brackets, workers, args.method,
                                 repeat=args.repeat)
         except RuntimeError as exc:
             sys.exit(f"FAILED: {exc}")
+        busy = others_line(cpu0, _cpu_seconds(), time.perf_counter() - t0)
     print(f"all {args.brackets} items ok in every run; outputs byte-identical (SHA-256) to "
           f"the {results[0]['runner']} run's")
     print(table(results))
@@ -363,6 +394,7 @@ def main(argv: list[str] | None = None) -> None:
           "runs); wall: best run_batch call to return (cluster start and stop included); "
           "work: best run on a cluster started beforehand (start s, stop s: medians, timed "
           f"apart); x serial: serial seconds / these seconds. {_load()}")
+    print(busy)
     if args.csv is not None:
         write_csv(args.csv, results, {"cpu_count": cpus, "size": f"{w}x{h}",
                                       "method": args.method, "dask": dask or ""})

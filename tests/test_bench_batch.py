@@ -73,3 +73,10 @@ def test_differing_outputs_are_named():
 def test_bad_workers_option(text):
     with pytest.raises(argparse.ArgumentTypeError, match="--workers"):
         bb.parse_workers(text)
+
+
+def test_cpu_of_other_processes_by_hand():
+    # the machine was busy 30 CPU-s in 10 s, of which this run used 15: others 1.5 cores
+    line = bb.others_line((100.0, 10.0), (130.0, 25.0), 10.0)
+    assert "1.50 core(s) on average over 10 s" in line and "this run used 1.50" in line
+    assert "unknown" in bb.others_line(None, (1.0, 1.0), 10.0)
