@@ -223,6 +223,17 @@ def dask_version() -> str | None:
         return f"distributed {distributed.__version__}"
 
 
+def worker_environ() -> str:
+    """The environment Dask's nanny sets before it spawns each worker process (its
+    ``distributed.nanny.pre-spawn-environ`` config): a malloc trim threshold there changes
+    the per-item time."""
+    import dask
+    import distributed  # noqa: F401 - loads the distributed config
+
+    env = dask.config.get("distributed.nanny.pre-spawn-environ", default={}) or {}
+    return ", ".join(f"{k}={v}" for k, v in env.items() if v is not None) or "nothing"
+
+
 def benchmark(src: Path, out: Path, brackets: int, workers: list[int], method: str, *,
               repeat: int = 1) -> list[dict[str, Any]]:
     """Run each runner ``repeat`` times (runners interleaved, each run into a fresh folder
@@ -374,6 +385,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{args.brackets} brackets of 3 x {w}x{h} 8-bit JPEG, --op fuse --method "
           f"{args.method}; best of {args.repeat}; cpu_count {cpus}; {dask or 'no Dask'}; "
           f"{_load()}", flush=True)
+    if dask is not None and any(workers):
+        print(f"Dask worker processes start with {worker_environ()}")
     with tempfile.TemporaryDirectory(prefix="expokit-bench-batch-") as tmp:
         src, out = Path(tmp) / "photos", Path(tmp) / "out"
         t0 = time.perf_counter()

@@ -80,3 +80,15 @@ def test_cpu_of_other_processes_by_hand():
     line = bb.others_line((100.0, 10.0), (130.0, 25.0), 10.0)
     assert "1.50 core(s) on average over 10 s" in line and "this run used 1.50" in line
     assert "unknown" in bb.others_line(None, (1.0, 1.0), 10.0)
+
+
+def test_without_dask_only_serial_runs(tmp_path, capsys, monkeypatch):
+    import expokit.batch
+
+    monkeypatch.setattr(expokit.batch, "dask_available", lambda: False)
+    out = tmp_path / "rows.csv"
+    bb.main(["--brackets", "2", "--size", "48x32", "--workers", "0,2", "--repeat", "1",
+             "--csv", str(out)])
+    assert "Dask distributed is not installed" in capsys.readouterr().out
+    with out.open(newline="") as fh:
+        assert [r["runner"] for r in csv.DictReader(fh)] == ["serial"]
