@@ -9,8 +9,10 @@ the record's ``error``, so one bad bracket never stops the others.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -135,14 +137,26 @@ def _where() -> str:
         return f"local pid {os.getpid()}"
 
 
-def _threads(n: int | None) -> None:
-    """Bound this process's threads for the methods (``$EXPOKIT_THREADS``) and OpenCV."""
+@contextlib.contextmanager
+def _threads(n: int | None) -> Iterator[None]:
+    """Bound the methods' threads (``$EXPOKIT_THREADS``) and OpenCV's to ``n`` for one item,
+    and put both back afterwards (a serial run happens in the caller's process)."""
     if n is None:
+        yield
         return
     import cv2
 
+    old_env, old_cv = os.environ.get("EXPOKIT_THREADS"), cv2.getNumThreads()
     os.environ["EXPOKIT_THREADS"] = str(n)
     cv2.setNumThreads(n)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(old_cv)
+        if old_env is None:
+            os.environ.pop("EXPOKIT_THREADS", None)
+        else:
+            os.environ["EXPOKIT_THREADS"] = old_env
 
 
 def error_line(exc: BaseException) -> str:
@@ -169,12 +183,12 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
         "output": None, "output_size": None, "output_sha256": None,
         "status": "failed", "error": None}
     try:
-        _threads(task.get("threads"))
         known = {i["path"]: i for i in task.get("known") or []}
         row["inputs"] = input_stats(src, task["inputs"], hashes=known)
         out = dst / task["key"]
         out.parent.mkdir(parents=True, exist_ok=True)
-        OPERATIONS[task["op"]]([src / p for p in task["inputs"]], out, task["params"])
+        with _threads(task.get("threads")):
+            OPERATIONS[task["op"]]([src / p for p in task["inputs"]], out, task["params"])
         from ..nn.runtime import file_sha256
 
         row.update(output=task["key"], output_size=out.stat().st_size,
