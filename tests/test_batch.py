@@ -335,3 +335,20 @@ def test_a_bracket_that_keeps_killing_workers_fails_alone(tmp_path):
     assert rows["b0_0_mertens.png"]["status"] == rows["b2_0_mertens.png"]["status"] == "ok"
     # the failure is on disk too, for a client that dies before saving the manifest
     assert any(r["key"] == "b1_0_mertens.png" for r in mf.leftover_records(dst))
+
+
+def test_an_existing_cluster_by_address(tree, tmp_path):
+    pytest.importorskip("distributed")
+    from distributed import LocalCluster
+
+    src, _ = tree
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster:
+        summary = run_batch(src, tmp_path / "out", BatchConfig(),
+                            scheduler=cluster.scheduler_address)
+        assert summary.runner == f"Dask scheduler {cluster.scheduler_address} (1 workers now)"
+        workers = set(cluster.scheduler_info["workers"])
+    assert (summary.done, len(summary.failed)) == (GOOD, 1)
+    assert {r["worker"] for r in summary.rows if r["status"] == "ok"} <= workers
+    with pytest.raises(InputError, match="give --workers or --scheduler, not both"):
+        run_batch(src, tmp_path / "out", BatchConfig(), workers=2, scheduler="tcp://x:1")

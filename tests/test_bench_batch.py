@@ -43,7 +43,9 @@ def test_serial_runs_write_their_row(tmp_path, capsys):
     both = [float(v) for v in row["seconds_all"].split(";")]
     seconds = float(row["seconds"])
     assert len(both) == 2 and seconds == pytest.approx(min(both), abs=1e-3) and seconds > 0
-    assert float(row["brackets_per_s"]) == pytest.approx(4 / seconds, rel=1e-3)
+    # seconds is written to 1 ms: allow for that rounding in the rate computed from it
+    assert float(row["brackets_per_s"]) == pytest.approx(4 / seconds,
+                                                          rel=1e-3 + 0.0006 / seconds)
     assert float(row["ratio_vs_serial"]) == 1.0 and float(row["startup_s"]) == 0.0
 
 

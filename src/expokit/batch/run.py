@@ -220,6 +220,13 @@ def _on_dask(tasks: list[dict[str, Any]], client: Any,
         client.cancel(list(futures))
 
 
+def _check_runner(workers: int | None, scheduler: str | None) -> None:
+    if scheduler is not None and workers is not None:
+        raise InputError("give --workers or --scheduler, not both")
+    if workers is not None and workers < 0:
+        raise InputError(f"--workers {workers}: give 0 (run here) or more")
+
+
 @contextlib.contextmanager
 def open_runner(workers: int | None, scheduler: str | None, client: Any = None
                 ) -> Iterator[tuple[Callable[[list[dict[str, Any]]], Iterator[dict[str, Any]]],
@@ -235,10 +242,7 @@ def open_runner(workers: int | None, scheduler: str | None, client: Any = None
     if client is not None:
         yield (lambda t: _on_dask(t, client)), f"Dask client {client.scheduler.address}", None
         return
-    if scheduler is not None and workers is not None:
-        raise InputError("give --workers or --scheduler, not both")
-    if workers is not None and workers < 0:
-        raise InputError(f"--workers {workers}: give 0 (run here) or more")
+    _check_runner(workers, scheduler)
     if workers == 0:
         yield _serial, "serial, in this process", None
         return
@@ -333,6 +337,8 @@ def run_batch(src: str | os.PathLike[str], dst: str | os.PathLike[str], config: 
     """
     source, target = Path(src).resolve(), Path(dst).resolve()
     config.check()
+    if client is None:
+        _check_runner(workers, scheduler)
     if not source.is_dir():
         raise InputError(f"{src} is not a folder: give the folder that holds the photos")
     if target == source:
