@@ -59,10 +59,13 @@ def test_items_are_the_brackets_info_finds(tree):
     assert dict(left) == {"trip/day2/scene.exr": "radiance file: correct takes photos"}
 
 
-def test_bad_bracket_fails_alone_and_is_reported(tree, tmp_path):
+@pytest.mark.parametrize("workers", [0, 2])
+def test_bad_bracket_fails_alone_and_is_reported(tree, tmp_path, workers):
+    if workers:
+        pytest.importorskip("distributed")
     src, groups = tree
     dst = tmp_path / "out"
-    res = run_cli("batch", src, "-o", dst, "--workers", "0")
+    res = run_cli("batch", src, "-o", dst, "--workers", workers)
     assert res.returncode == 2, res.stderr
     assert "Traceback" not in res.stderr
     assert "4 done, 1 failed, 0 up to date" in res.stderr
@@ -80,6 +83,8 @@ def test_bad_bracket_fails_alone_and_is_reported(tree, tmp_path):
     assert {s["path"] for s in read_manifest(dst)["skipped"]} == {"trip/lonely.jpg",
                                                                   "trip/day2/scene.exr"}
     assert not list((dst / mf.STATE / "records").glob("*.json"))  # all in the manifest now
+    expected = "LocalCluster with 2 worker process(es)" if workers else "serial, in this process"
+    assert f"ran on: {expected}" in res.stderr
 
 
 @pytest.mark.parametrize(("argv", "single"), [
