@@ -357,3 +357,24 @@ def test_an_existing_cluster_by_address(tree, tmp_path):
     assert {r["worker"] for r in summary.rows if r["status"] == "ok"} <= workers
     with pytest.raises(InputError, match="give --workers or --scheduler, not both"):
         run_batch(src, tmp_path / "out", BatchConfig(), workers=2, scheduler="tcp://x:1")
+
+
+def test_batch_then_eval_then_report(tree, tmp_path):
+    """The three commands chain: eval reads the batch folder (layout batch), the report shows
+    every bracket with both methods' results and eval's table."""
+    src, groups = tree
+    dst = tmp_path / "out"
+    for method in ("mertens", "lut"):
+        run_cli("batch", src, "-o", dst, "--method", method, "--workers", "0")
+    res = run_cli("eval", dst, "-o", dst / "eval", "-m", "mef_ssim")
+    assert res.returncode == 0, res.stderr
+    assert f"batch: {GOOD} brackets, {2 * GOOD} fused images, 1 metrics" in res.stderr
+    scored = json.loads((dst / "eval" / "results.json").read_text())
+    assert set(scored["mean"]) == {"mertens", "lut"} and scored["n"]["mef_ssim"] == GOOD
+    page = tmp_path / "report.html"
+    res = run_cli("report", dst, "-o", page)
+    assert res.returncode == 0, res.stderr
+    html = page.read_text()
+    for name in groups:
+        assert (name if name != "bad" else "broken/bad0") in html
+    assert "mef_ssim" in html and "the PNG file is truncated" in html
