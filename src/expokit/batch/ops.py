@@ -93,21 +93,22 @@ def do_merge(paths: list[Path], output: Path, params: dict[str, Any]) -> None:
         raise MissingExposureTimeError(
             exc.missing, "rerun with --estimate-times to estimate relative times, or merge "
             "this bracket alone with expokit merge --times") from None
-    frames = _aligned(list(bracket.images), list(bracket.paths), params["align"])
+    shots = [Path(p) for p in bracket.paths if p is not None]  # from_files sorts the shots
+    frames = _aligned(list(bracket.images), shots, params["align"])
     mask = _masks(params["mask_color"], frames)
     takes = set(keyword_options(MERGERS[method]) or ())
     merging = dict(params["options"])
     if "response" in takes:
         response = None
         if calibrate != "linear":
-            response = run_calibration(frames, bracket.exposure_times, calibrate,
+            response = run_calibration(frames, list(bracket.exposure_times), calibrate,
                                        mask=mask, **params["calibration"])
         merging["response"] = response
     if "mask" in takes:
         merging["mask"] = mask
     if "deghost" in takes:
         merging["deghost"] = "reference" if params["deghost"] else None
-    radiance = merge(frames, bracket.exposure_times, method, **merging)
+    radiance = merge(frames, list(bracket.exposure_times), method, **merging)
     write_image(output, radiance, inputs=paths)
 
 

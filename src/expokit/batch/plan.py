@@ -17,7 +17,7 @@ from ..errors import InputError
 OPS = ("fuse", "merge", "correct")
 
 #: Output format per operation when none is chosen (correct keeps each photo's own format).
-DEFAULT_FORMAT = {"fuse": "png", "merge": "exr", "correct": None}
+DEFAULT_FORMAT = {"fuse": "png", "merge": "exr"}
 
 
 @dataclass(frozen=True)

@@ -79,6 +79,7 @@ class BatchConfig:
         """The parameters that decide an item's pixels (a change redoes the items)."""
         from ..nn.runtime import file_sha256
 
+        keys: tuple[str, ...]
         if self.op == "fuse":
             keys = ("options", "align", "mask_color", "negative", "bit_depth")
             return {"method": self.method_name, **{k: getattr(self, k) for k in keys}}
@@ -131,6 +132,7 @@ class BatchConfig:
             if len(parts) != 3 or not all(p.strip().isdigit() for p in parts):
                 raise InputError(f"--mask-color {self.mask_color!r}: expected R,G,B such as "
                                  "0,0,255")
+        exclude: tuple[str, ...]
         if self.op == "fuse":
             from ..fusion import FUSERS
 
