@@ -127,6 +127,15 @@ def test_correct_gives_the_same_pixels_as_expokit_correct(tmp_path):
         assert np.array_equal(read_image(dst / row["output"]), read_image(alone))
 
 
+def invert(path: Path) -> None:
+    """New pixels in a JPEG shot, its EXIF (capture and exposure time) kept: same bracket."""
+    from PIL import Image
+
+    with Image.open(path) as im:
+        exif = im.info["exif"]
+    Image.fromarray(255 - read_image(path)).save(path, quality=95, exif=exif)
+
+
 def test_rerun_skips_what_is_done_and_redoes_what_changed_or_failed(tree, tmp_path):
     src, groups = tree
     dst = tmp_path / "out"
@@ -144,12 +153,7 @@ def test_rerun_skips_what_is_done_and_redoes_what_changed_or_failed(tree, tmp_pa
     assert run_batch(src, dst, config, workers=0).up_to_date == GOOD
 
     # new pixels in one input, the bad file repaired, one output deleted: those three rerun
-    edited = src / groups["trip/day1/IMG_10"][1]
-    from PIL import Image
-
-    with Image.open(edited) as im:
-        exif = im.info["exif"]  # keep the capture time: the bracket stays the same
-    Image.fromarray(255 - read_image(edited)).save(edited, quality=95, exif=exif)
+    invert(src / groups["trip/day1/IMG_10"][1])
     bad_folder = src / "broken"
     for p in bad_folder.iterdir():
         p.unlink()
@@ -163,6 +167,20 @@ def test_rerun_skips_what_is_done_and_redoes_what_changed_or_failed(tree, tmp_pa
     for key in ("trip/day1/IMG_20_mertens.png", "trip/day2/pano0_mertens.png"):
         assert (dst / key).stat().st_mtime_ns == stamps[key]  # not written again
     assert len(read_manifest(dst)["items"]) == GOOD + 1
+
+    # a dry run says what would run and why, and writes nothing
+    invert(src / groups["top0"][0])
+    before = (dst / "manifest.json").read_bytes()
+    res = run_cli("batch", src, "-o", dst, "--workers", "0", "--dry-run", "-p", "sigma=0.3")
+    assert "would run top0_mertens.png: parameters changed" in res.stdout
+    assert f"{GOOD + 1} item(s) would run ({GOOD + 1} parameters changed), 0 up to date" \
+        in res.stderr
+    res = run_cli("batch", src, "-o", dst, "--workers", "0", "--dry-run")
+    assert res.stdout.strip() == "would run top0_mertens.png: inputs changed"
+    assert (dst / "manifest.json").read_bytes() == before
+    assert not (tmp_path / "new").exists()
+    run_cli("batch", src, "-o", tmp_path / "new", "--workers", "0", "--dry-run")
+    assert not (tmp_path / "new").exists()
 
     # other parameters: everything runs again
     fourth = run_batch(src, dst, BatchConfig(op="fuse", method="mertens",

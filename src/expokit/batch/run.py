@@ -164,6 +164,8 @@ class BatchSummary:
         skipped: ``(path, reason)``: files in no item.
         rows: the manifest rows of this run's items.
         runner: how the items ran (``serial``, ``LocalCluster with 2 workers``...).
+        to_run: ``(key, why)`` of each item that ran (or, with ``dry_run``, would run): new,
+            failed before, parameters changed, inputs changed, output missing or changed.
     """
 
     done: int = 0
@@ -172,6 +174,7 @@ class BatchSummary:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     rows: list[dict[str, Any]] = field(default_factory=list)
     runner: str = ""
+    to_run: list[tuple[str, str]] = field(default_factory=list)
 
 
 def dask_available() -> bool:
@@ -310,7 +313,7 @@ def _environment(saved: dict[str, str]) -> Iterator[None]:
 
 def run_batch(src: str | os.PathLike[str], dst: str | os.PathLike[str], config: BatchConfig, *,
               workers: int | None = None, scheduler: str | None = None, client: Any = None,
-              threads: int | None = None, redo: bool = False,
+              threads: int | None = None, redo: bool = False, dry_run: bool = False,
               on_plan: Callable[[int, int], None] | None = None,
               on_result: Callable[[dict[str, Any]], None] | None = None) -> BatchSummary:
     """Run ``config`` on every bracket (or photo) under ``src``, writing under ``dst``.
@@ -327,6 +330,7 @@ def run_batch(src: str | os.PathLike[str], dst: str | os.PathLike[str], config: 
         threads: threads per item (default: the CPU count over the local workers; the
             library's default when run here or on a remote cluster).
         redo: run every item again, done or not.
+        dry_run: only say what would run and why (``summary.to_run``); nothing is written.
         on_plan: called with ``(items to run, items up to date)`` before running.
         on_result: called with each finished item's row.
 
@@ -350,25 +354,20 @@ def run_batch(src: str | os.PathLike[str], dst: str | os.PathLike[str], config: 
         log.info("%s lies inside %s: it is not searched for photos", target, source)
     items, skipped = plan_items(source, config.op, config.method_name, fmt=config.fmt,
                                 exclude=target)
-    target.mkdir(parents=True, exist_ok=True)
     summary = BatchSummary(skipped=skipped)
     params = config.params()
+    if dry_run:  # read only: no folder made, no lock taken, nothing written
+        manifest, rows = mf.load_state(target)
+        _check_source(manifest, source, dst)
+        _sort_out(items, rows, params, source, target, redo, summary)
+        return summary
+    target.mkdir(parents=True, exist_ok=True)
     with mf.lock(target):
         manifest, rows = mf.load_state(target)
-        if manifest["src"] not in (None, str(source)):
-            raise InputError(f"{dst} holds the results of {manifest['src']}, not {source}: "
-                             "choose another -o folder")
+        _check_source(manifest, source, dst)
         manifest["src"] = str(source)
         manifest["skipped"] = [{"path": p, "reason": r} for p, r in skipped]
-        todo: list[Item] = []
-        for item in items:
-            why = "redo" if redo else mf.why_redo(rows.get(item.key), item.inputs, params,
-                                                   source, target)
-            if why is None:
-                summary.up_to_date += 1
-                summary.rows.append(rows[item.key])
-            else:
-                todo.append(item)
+        todo = _sort_out(items, rows, params, source, target, redo, summary)
         _clean_temporaries(target, todo)
         if on_plan is not None:
             on_plan(len(todo), summary.up_to_date)
@@ -395,6 +394,28 @@ def run_batch(src: str | os.PathLike[str], dst: str | os.PathLike[str], config: 
         finally:
             mf.save(target, manifest, rows, drop_records=True)
     return summary
+
+
+def _check_source(manifest: dict[str, Any], source: Path, dst: str | os.PathLike[str]) -> None:
+    if manifest["src"] not in (None, str(source)):
+        raise InputError(f"{dst} holds the results of {manifest['src']}, not {source}: "
+                         "choose another -o folder")
+
+
+def _sort_out(items: list[Item], rows: dict[str, dict[str, Any]], params: dict[str, Any],
+              source: Path, target: Path, redo: bool, summary: BatchSummary) -> list[Item]:
+    """The items to run (with why in ``summary.to_run``); the others count as up to date."""
+    todo = []
+    for item in items:
+        why = "redo asked" if redo else mf.why_redo(rows.get(item.key), item.inputs, params,
+                                                     source, target)
+        if why is None:
+            summary.up_to_date += 1
+            summary.rows.append(rows[item.key])
+        else:
+            todo.append(item)
+            summary.to_run.append((item.key, why))
+    return todo
 
 
 def _clean_temporaries(dst: Path, todo: list[Item]) -> None:

@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 
 from ..errors import InputError
-from ._common import EXIT_INPUT, app, err, handle_errors
+from ._common import EXIT_INPUT, app, err, handle_errors, out
 
 
 @app.command()
@@ -61,6 +61,9 @@ def batch(
         help="Threads per item (default: CPU cores over local workers).",
         show_default=False)] = None,
     redo: Annotated[bool, typer.Option(help="Run every item again, even those done.")] = False,
+    dry_run: Annotated[bool, typer.Option(
+        help="Only list what would run and why (new, failed before, changed); write nothing.")]
+    = False,
 ) -> None:
     """Fuse, merge or correct every bracket under SRC; rerun to resume.
 
@@ -111,6 +114,19 @@ def batch(
             bar.console.print(f"[yellow]failed:[/] {escape(row['key'])}: "
                               f"{escape(str(row['error']))}", highlight=False)
 
+    if dry_run:
+        from collections import Counter
+
+        summary = run_batch(src, output, config, workers=workers, scheduler=scheduler,
+                            redo=redo, dry_run=True)
+        for key, why in summary.to_run:
+            out.print(f"would run {key}: {why}", highlight=False, markup=False)
+        reasons = Counter(why for _, why in summary.to_run)
+        err.print(f"{len(summary.to_run)} item(s) would run ("
+                  + ", ".join(f"{n} {why}" for why, n in reasons.most_common())
+                  + f"), {summary.up_to_date} up to date; {len(summary.skipped)} file(s) in no "
+                  "item; nothing written", highlight=False)
+        return
     try:
         summary = run_batch(src, output, config, workers=workers, scheduler=scheduler,
                             threads=threads, redo=redo, on_plan=planned, on_result=finished)
