@@ -59,6 +59,28 @@ def test_items_are_the_brackets_info_finds(tree):
     assert dict(left) == {"trip/day2/scene.exr": "radiance file: correct takes photos"}
 
 
+def test_grouping_options_are_those_of_info(tmp_path):
+    """Two shots 7 s apart (as MEFB's edited brackets): single shots by default, one bracket
+    with --max-gap inf, for info and batch alike."""
+    from datetime import datetime, timedelta
+
+    from batch_tree import TIMES, save_shot
+
+    from expokit.simulate import photograph, render_scene
+
+    src = tmp_path / "src"
+    t0 = datetime(2026, 5, 1, 12, 0, 0)
+    frames = photograph(render_scene(32, 48, seed=1), [float(t) for t in TIMES[:2]])
+    for i, (f, t) in enumerate(zip(frames, TIMES, strict=False)):
+        save_shot(src / f"s{i}.jpg", f, t, t0 + timedelta(seconds=7 * i))
+    assert plan_items(src, "fuse", "mertens")[0] == []
+    (item,), skipped = plan_items(src, "fuse", "mertens", max_gap=float("inf"))
+    assert item.inputs == ("s0.jpg", "s1.jpg") and skipped == []
+    assert "1 bracket(s): s0.jpg..s1.jpg (2)" in run_cli("info", src, "--max-gap", "inf").stdout
+    res = run_cli("batch", src, "-o", tmp_path / "out", "--max-gap", "inf", "--dry-run")
+    assert res.stdout.strip() == "would run s0_mertens.png: new"
+
+
 @pytest.mark.parametrize("workers", [0, 2])
 def test_bad_bracket_fails_alone_and_is_reported(tree, tmp_path, workers):
     if workers:

@@ -68,8 +68,8 @@ def output_name(first: Path, op: str, method: str, fmt: str | None) -> str:
 
 
 def plan_items(src: str | os.PathLike[str], op: str, method: str, *, fmt: str | None = None,
-               exclude: str | os.PathLike[str] | None = None
-               ) -> tuple[list[Item], list[tuple[str, str]]]:
+               exclude: str | os.PathLike[str] | None = None, max_gap: float = 2.0,
+               bracket_size: int | None = None) -> tuple[list[Item], list[tuple[str, str]]]:
     """The items of a batch run over the tree at ``src``, and the files left out.
 
     Args:
@@ -78,6 +78,8 @@ def plan_items(src: str | os.PathLike[str], op: str, method: str, *, fmt: str | 
         method: the method's name, part of each output name.
         fmt: output format (file suffix without the dot); default :data:`DEFAULT_FORMAT`.
         exclude: a folder not to walk (DST, when it lies inside SRC).
+        max_gap, bracket_size: as ``max_gap`` and ``size`` of
+            :func:`expokit.bracket.find_brackets` (and ``expokit info``'s options).
 
     Returns:
         ``(items, skipped)``: items in folder and name order; ``(path relative to SRC,
@@ -114,7 +116,7 @@ def plan_items(src: str | os.PathLike[str], op: str, method: str, *, fmt: str | 
                 else:
                     groups.append([f])
         else:
-            found = find_brackets(files)
+            found = find_brackets(files, max_gap=max_gap, size=bracket_size)
             groups = found.groups
             skipped += [(_rel(f, root), why) for f, why in found.skipped]
         taken: dict[str, list[Path]] = {}

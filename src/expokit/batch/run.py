@@ -52,6 +52,8 @@ class BatchConfig:
         weights: correct: UEC weights name or file.
         ev: correct: target exposure shift in stops.
         reference: correct: the photo whose exposure to match.
+        max_gap: seconds between two shots that start a new bracket (as ``expokit info``).
+        bracket_size: shots per bracket where the camera shot brackets back to back.
     """
 
     op: str = "fuse"
@@ -69,6 +71,8 @@ class BatchConfig:
     weights: str = "uec"
     ev: float | None = None
     reference: str | None = None
+    max_gap: float = 2.0
+    bracket_size: int | None = None
 
     @property
     def method_name(self) -> str:
@@ -353,7 +357,8 @@ def run_batch(src: str | os.PathLike[str], dst: str | os.PathLike[str], config: 
     if source in target.parents:
         log.info("%s lies inside %s: it is not searched for photos", target, source)
     items, skipped = plan_items(source, config.op, config.method_name, fmt=config.fmt,
-                                exclude=target)
+                                exclude=target, max_gap=config.max_gap,
+                                bracket_size=config.bracket_size)
     summary = BatchSummary(skipped=skipped)
     params = config.params()
     if dry_run:  # read only: no folder made, no lock taken, nothing written

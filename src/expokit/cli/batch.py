@@ -51,6 +51,12 @@ def batch(
         help="correct: the photo whose exposure to match.")] = None,
     mask_color: Annotated[str | None, typer.Option(
         help="fuse, merge: R,G,B code value marking invalid pixels.")] = None,
+    max_gap: Annotated[float, typer.Option(
+        help="Seconds between two shots (EXIF capture time) that start a new bracket, as for "
+             "expokit info; inf: only size, kind and repeated exposure times split.")] = 2.0,
+    bracket_size: Annotated[int | None, typer.Option(
+        help="Shots per bracket, when the camera shot several brackets in a row.",
+        show_default=False)] = None,
     workers: Annotated[int | None, typer.Option(
         help="Local worker processes (default: one per CPU core; 0: run here, one item after "
              "another).", show_default=False)] = None,
@@ -93,7 +99,8 @@ def batch(
         bit_depth=bit_depth, align=align, mask_color=mask_color, calibrate=calibrate,
         curves=curves, estimate_times=estimate_times, deghost=deghost,
         weights=weights if op == "correct" and weights is not None else "uec", ev=ev,
-        reference=None if reference is None else str(reference))
+        reference=None if reference is None else str(reference), max_gap=max_gap,
+        bracket_size=bracket_size)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
     bar = Progress("{task.description}", BarColumn(), MofNCompleteColumn(),

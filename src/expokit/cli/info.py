@@ -15,10 +15,20 @@ from ._common import app, expand, handle_errors, out
 @handle_errors
 def info(
     paths: Annotated[list[Path], typer.Argument(help="Image files or one folder.")],
+    max_gap: Annotated[float, typer.Option(
+        help="Seconds between two shots (EXIF capture time) that start a new bracket.")] = 2.0,
+    bracket_size: Annotated[int | None, typer.Option(
+        help="Shots per bracket, when the camera shot several brackets in a row.",
+        show_default=False)] = None,
 ) -> None:
     """Describe images: size, bit depth, exposure; brackets found among them.
 
+    Shots of one kind and size form a bracket; a capture-time gap over --max-gap seconds or a
+    repeated exposure time starts a new one. expokit batch groups the same way.
+
     Example: expokit info shots/
+
+    Example: expokit info edited/ --max-gap inf
     """
     from ..bracket import find_brackets
     from ..io import image_info
@@ -34,7 +44,7 @@ def info(
                       "-" if i.f_number is None else f"{i.f_number:g}")
     out.print(table)
     if len(files) > 1:
-        found = find_brackets(files)
+        found = find_brackets(files, max_gap=max_gap, size=bracket_size)
         if found.groups:
             out.print(f"{len(found.groups)} bracket(s): " + "; ".join(
                 f"{g[0].name}..{g[-1].name} ({len(g)})" for g in found.groups),
