@@ -220,6 +220,7 @@ def test_bad_requests_are_refused_before_any_work(tree, tmp_path):
     def refused(*args: object, words: str) -> None:
         res = run_cli("batch", src, "-o", dst, "--workers", "0", *args)
         assert res.returncode == 2 and words in res.stderr, res.stderr
+        assert res.stderr.startswith("error: ") and res.stderr.count("\n") == 1
         assert "Traceback" not in res.stderr
 
     refused("--op", "stack", words="--op 'stack' is not known: use fuse, merge, correct")

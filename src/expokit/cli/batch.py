@@ -138,7 +138,8 @@ def batch(
         summary = run_batch(src, output, config, workers=workers, scheduler=scheduler,
                             threads=threads, redo=redo, on_plan=planned, on_result=finished)
     finally:
-        bar.stop()
+        if bar.live.is_started:  # stop() on a bar never started prints an empty line
+            bar.stop()
     if summary.runner:
         err.print(f"ran on: {summary.runner}", highlight=False)
     for path, why in summary.skipped:

@@ -46,9 +46,24 @@ def report(
     if target.exists() and not overwrite:
         raise InputError(f"{target} exists: pass --overwrite to replace it, or choose another "
                          "name with -o")
-    with err.status("writing the report"):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    # started at the first bracket, so that a bad folder's error is the only line printed
+    bar = Progress("brackets", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                   console=err, transient=True)
+    task = bar.add_task("brackets", total=None)
+
+    def advance(done: int, total: int) -> None:
+        if done == 1:
+            bar.start()
+        bar.update(task, completed=done, total=total)
+
+    try:
         path = write_report_html(dst, target, eval_dir=eval_dir, limit=limit,
-                                 view_side=view_side, overwrite=True)
+                                 view_side=view_side, overwrite=True, on_bracket=advance)
+    finally:
+        if bar.live.is_started:  # stop() on a bar never started prints an empty line
+            bar.stop()
     size = path.stat().st_size / 1e6
     err.print(f"wrote {path} ({size:.1f} MB); open it in a browser", highlight=False,
               markup=False)

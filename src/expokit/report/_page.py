@@ -6,7 +6,7 @@ import html
 import math
 import os
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -432,11 +432,13 @@ def _check_side(name: str, value: int) -> None:
 
 def iter_report(dst: str | os.PathLike[str], *, eval_dir: str | os.PathLike[str] | None = None,
                 thumb_side: int = THUMB_SIDE, view_side: int = VIEW_SIDE,
-                limit: int | None = None, quality: int = QUALITY) -> Iterator[str]:
+                limit: int | None = None, quality: int = QUALITY,
+                on_bracket: Callable[[int, int], None] | None = None) -> Iterator[str]:
     """The page of :func:`build_report` in pieces: the head and summary, then one piece per
     bracket (its images read, encoded and dropped before the next bracket is read).
 
     Arguments and errors as :func:`build_report`; the checks run before the first piece.
+    ``on_bracket(done, total)`` is called after each bracket's piece (a progress bar).
     """
     dst = Path(dst)
     _check_side("thumb_side", thumb_side)
@@ -456,12 +458,12 @@ def iter_report(dst: str | os.PathLike[str], *, eval_dir: str | os.PathLike[str]
     shown = len(brackets) if limit is None else min(limit, len(brackets))
     src = Path(str(manifest.get("src", "")))
     return _pieces(dst, src, manifest, brackets, shown, ev, thumb_side=thumb_side,
-                   view_side=view_side, quality=quality)
+                   view_side=view_side, quality=quality, on_bracket=on_bracket)
 
 
 def _pieces(dst: Path, src: Path, manifest: dict[str, Any], brackets: list[Bracket], shown: int,
-            ev: EvalResults | None, *, thumb_side: int, view_side: int, quality: int
-            ) -> Iterator[str]:
+            ev: EvalResults | None, *, thumb_side: int, view_side: int, quality: int,
+            on_bracket: Callable[[int, int], None] | None = None) -> Iterator[str]:
     yield _head(dst, manifest, view_side)
     yield _summary(manifest, brackets, shown, ev)
     if not src.is_dir():
@@ -470,6 +472,8 @@ def _pieces(dst: Path, src: Path, manifest: dict[str, Any], brackets: list[Brack
     for i, b in enumerate(brackets[:shown]):
         yield _bracket_section(i, b, dst, src, ev, thumb_side=thumb_side, view_side=view_side,
                                quality=quality)
+        if on_bracket is not None:
+            on_bracket(i + 1, shown)
     yield ('<div id="zoom" class="zoom" hidden title="click or Escape to close"><img alt="zoomed '
            'image"><p class="zoom-cap"></p></div>\n<noscript><p>The comparison slider and the '
            f"zoom need JavaScript.</p></noscript><script>{_JS}</script></body></html>\n")
@@ -519,13 +523,15 @@ def write_report_html(dst: str | os.PathLike[str], output: str | os.PathLike[str
                       eval_dir: str | os.PathLike[str] | None = None,
                       thumb_side: int = THUMB_SIDE, view_side: int = VIEW_SIDE,
                       limit: int | None = None, quality: int = QUALITY,
-                      overwrite: bool = False) -> Path:
+                      overwrite: bool = False,
+                      on_bracket: Callable[[int, int], None] | None = None) -> Path:
     """Write :func:`build_report`'s page to ``output`` (atomically), one bracket at a time.
 
     Args:
         dst, eval_dir, thumb_side, view_side, limit, quality: as :func:`build_report`.
         output: the ``.html`` file to write.
         overwrite: replace ``output`` when it exists.
+        on_bracket: called with ``(brackets done, brackets)`` as the page is written.
 
     Returns:
         ``output`` as a Path.
@@ -546,7 +552,7 @@ def write_report_html(dst: str | os.PathLike[str], output: str | os.PathLike[str
         raise InputError(f"{out} exists: pass overwrite=True to replace it, or choose another "
                          "path")
     pieces = iter_report(dst, eval_dir=eval_dir, thumb_side=thumb_side, view_side=view_side,
-                         limit=limit, quality=quality)
+                         limit=limit, quality=quality, on_bracket=on_bracket)
     with atomic_path(out) as tmp, tmp.open("w", encoding="utf-8") as f:
         for piece in pieces:
             f.write(piece)
