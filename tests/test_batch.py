@@ -271,37 +271,33 @@ def test_a_killed_worker_s_task_is_run_again_elsewhere(tmp_path):
     from distributed import Client, LocalCluster
 
     src = tmp_path / "src"
-    for i in range(8):  # big enough that both workers are busy when one is killed
-        bracket(src / f"f{i % 3}", f"b{i}_", i, None, size=(600, 800))  # EXIF times split
+    # item 0 (folder a) is big: it is still running on its worker when a small one finishes
+    bracket(src / "a", "big", 0, None, size=(1500, 2000))
+    for i in range(1, 7):
+        bracket(src / f"f{i % 3}", f"b{i}_", i, None, size=(120, 160))  # EXIF times split
     items, _ = plan_items(src, "fuse", "mertens")
+    assert items[0].bracket == "a/big0"
     killed: dict[str, object] = {}
 
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                       dashboard_address=None) as cluster, Client(cluster) as client:
         pids = client.run(os.getpid)
 
-        def kill_one(row: dict) -> None:
-            if killed:
+        def kill_the_big_one(row: dict) -> None:
+            if killed or row["key"] == items[0].key:
                 return
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline:
-                busy = {w: keys for w, keys in client.processing().items() if keys}
-                if busy:
-                    worker, keys = next(iter(busy.items()))
-                    killed.update(worker=worker, keys=list(keys))
+            for worker, keys in client.processing().items():
+                if any(str(k).endswith("-0") for k in keys):
+                    killed["worker"] = worker
                     os.kill(pids[worker], signal.SIGKILL)
-                    return
-                time.sleep(0.01)
 
         summary = run_batch(src, tmp_path / "out", BatchConfig(), client=client,
-                            on_result=kill_one)
-    assert killed, "no worker was busy after the first result"
-    assert (summary.done, summary.failed) == (8, [])
+                            on_result=kill_the_big_one)
+    assert killed, "the big bracket had finished before a small one"
+    assert (summary.done, summary.failed) == (7, [])
     rows = rows_by_key(tmp_path / "out")
-    assert len(rows) == 8 and all(r["status"] == "ok" for r in rows.values())
-    for dask_key in killed["keys"]:
-        item = items[int(str(dask_key).rsplit("-", 1)[1])]
-        assert rows[item.key]["worker"] != killed["worker"]  # finished on another worker
+    assert len(rows) == 7 and all(r["status"] == "ok" for r in rows.values())
+    assert rows[items[0].key]["worker"] != killed["worker"]  # finished on another worker
     serial = run_batch(src, tmp_path / "serial", BatchConfig(), workers=0)
     assert {r["key"]: r["output_sha256"] for r in serial.rows} == \
         {k: r["output_sha256"] for k, r in rows.items()}
