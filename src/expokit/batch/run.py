@@ -287,8 +287,9 @@ def open_runner(workers: int | None, scheduler: str | None, client: Any = None
     saved = dict(os.environ)
     with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
         try:
-            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                   dashboard_address=None, silence_logs=logging.ERROR)
+            with _sigint_ignored():  # inherited by the worker processes started now
+                cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                       dashboard_address=None, silence_logs=logging.ERROR)
         except RuntimeError as exc:  # "Nanny failed to start": the workers could not start
             raise MissingResourceError(
                 f"could not start {n} Dask worker process(es) ({exc}): a script that calls "
@@ -297,6 +298,27 @@ def open_runner(workers: int | None, scheduler: str | None, client: Any = None
     with cluster, Client(cluster) as local, _environment(saved):
         yield (lambda t: _on_dask(t, local)), f"LocalCluster with {n} worker process(es)", \
             threads
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Ignore Ctrl-C (SIGINT) while worker processes start, so that they inherit that.
+
+    A terminal sends Ctrl-C to the whole process group: the workers would each print a
+    traceback. The client alone handles it (it saves the manifest and closes the cluster,
+    which ends the workers); a worker restarted later does not inherit this.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
 
 
 @contextlib.contextmanager
