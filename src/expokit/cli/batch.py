@@ -8,7 +8,11 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from ..align import ALIGNERS
 from ..errors import InputError
+from ..fusion import FUSERS
+from ..hdr import MERGERS
+from . import _common as common
 from ._common import EXIT_INPUT, app, err, handle_errors, out
 
 
@@ -22,8 +26,9 @@ def batch(
     op: Annotated[str, typer.Option(help="fuse, merge or correct (one task per bracket; "
                                     "correct: per photo).")] = "fuse",
     method: Annotated[str | None, typer.Option(
-        help="fuse: mertens, lut, deepfuse, hcmef (default mertens); merge: debevec, "
-             "robertson, ahdr (default debevec).", show_default=False)] = None,
+        help=f"fuse: {common.method_choices(FUSERS)} (default mertens); merge: "
+             f"{common.method_choices(MERGERS)} (default debevec).", show_default=False)]
+    = None,
     option: Annotated[list[str] | None, typer.Option(
         "--option", "-p", help="Method option NAME=VALUE (repeatable), as for fuse and merge.",
         show_default=False)] = None,
@@ -36,7 +41,8 @@ def batch(
         show_default=False)] = None,
     bit_depth: Annotated[int | None, typer.Option(
         help="fuse: 8 or 16 bits for PNG/TIFF output (default 8).")] = None,
-    align: Annotated[str, typer.Option(help="fuse, merge: align first (none, mtb, ecc...).")]
+    align: Annotated[str, typer.Option(
+        help=f"fuse, merge: align first: {common.method_choices({'none': None, **ALIGNERS})}.")]
     = "none",
     calibrate: Annotated[str, typer.Option(
         help="merge: camera response (debevec, robertson, linear).")] = "debevec",
