@@ -39,8 +39,15 @@ from ..errors import InputError
 from ..fusion.lut import low_resolution
 from ..nn.losses import mef_ssim_loss
 from .config import config_class_from, config_to_dict, default_data_root
-from .deepfuse import _downscale, _read_y, data_record, export_with_record, render_sim_pool
-from .heldout import SceneList, list_mefb_scenes
+from .deepfuse import (
+    TrainData,  # the same data: real Y stacks, the simulated pool, validation stacks
+    _downscale,
+    _read_y,
+    data_record,
+    export_with_record,
+    render_sim_pool,
+)
+from .heldout import list_mefb_scenes
 from .loop import LoopConfig
 from .lut_model import FusionLUT
 from .recipe import Recipe, export_run
@@ -122,16 +129,6 @@ class LUTTrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     loop: LoopConfig = field(default_factory=_default_loop)
-
-
-@dataclass
-class TrainData:
-    """Real Y stacks (MEFB pairs), the simulated pool and the validation stacks."""
-
-    scenes: SceneList
-    real: list[np.ndarray]
-    sim: list[np.ndarray]
-    val: dict[str, np.ndarray]
 
 
 def prepare_data(cfg: LUTTrainConfig) -> TrainData:
