@@ -318,6 +318,19 @@ def source_pairs(rows: Iterable[Row]) -> dict[str, list[str]]:
     return dict(sorted(out.items()))
 
 
+def best_of(values: Mapping[str, float], higher_is_better: bool | None) -> str | None:
+    """The key with the best finite value (ties: the first), None when none or no direction.
+
+    >>> best_of({"a": 2.0, "b": 1.0, "c": float("nan")}, False)
+    'b'
+    """
+    finite = {k: v for k, v in values.items() if math.isfinite(v)}
+    if not finite or higher_is_better is None:
+        return None
+    pick = max if higher_is_better else min
+    return pick(finite, key=finite.__getitem__)
+
+
 def markdown_table(summary: dict[str, dict[str, float]], metrics: Sequence[str], *,
                    comparison: Mapping[str, Comparison] | None = None) -> str:
     """Mean per method and metric as a markdown table, the best of each column in bold.
@@ -338,11 +351,10 @@ def markdown_table(summary: dict[str, dict[str, float]], metrics: Sequence[str],
         if comparison is not None and m in comparison:
             best[m] = comparison[m].best
             continue
-        vals = {k: summary[k].get(m, math.nan) for k in methods}
-        finite = {k: v for k, v in vals.items() if math.isfinite(v)}
-        if finite:
-            pick = max if get_metric(m).higher_is_better else min
-            best[m] = pick(finite, key=finite.__getitem__)
+        found = best_of({k: summary[k].get(m, math.nan) for k in methods},
+                        get_metric(m).higher_is_better)
+        if found is not None:
+            best[m] = found
     arrows = ["↑" if get_metric(m).higher_is_better else "↓" for m in metrics]
     lines = ["| method | " + " | ".join(f"{m} {a}" for m, a in zip(metrics, arrows,
                                                                      strict=True)) + " |",

@@ -6,14 +6,13 @@ is written in :mod:`._page`.
 
 from __future__ import annotations
 
-import csv
 import json
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..bench.evaluate import best_of, read_rows
 from ..errors import InputError
 
 
@@ -47,19 +46,6 @@ def _direction(metric: str) -> bool | None:
         return get_metric(metric).higher_is_better
     except InputError:  # a metric this expokit does not know: no best is marked
         return None
-
-
-def best_of(values: Mapping[str, float], higher_is_better: bool | None) -> str | None:
-    """The key with the best finite value (ties: the first), None when none or no direction.
-
-    >>> best_of({"a": 2.0, "b": 1.0, "c": float("nan")}, False)
-    'b'
-    """
-    finite = {k: v for k, v in values.items() if math.isfinite(v)}
-    if not finite or higher_is_better is None:
-        return None
-    pick = max if higher_is_better else min
-    return pick(finite, key=finite.__getitem__)
 
 
 def _number(value: Any) -> float:
@@ -109,23 +95,10 @@ def read_eval(folder: Path) -> EvalResults:
 
 def _read_eval_csv(path: Path, metrics: list[str]) -> dict[str, dict[str, dict[str, float]]]:
     """``{bracket: {method: {metric: value}}}`` from results.csv; empty when there is none."""
-    if not path.is_file():
-        return {}
     out: dict[str, dict[str, dict[str, float]]] = {}
-    with path.open(newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        need = {"image", "method", "metric", "value"}
-        if reader.fieldnames is None or not need <= set(reader.fieldnames):
-            raise InputError(f"{path} is not an expokit eval CSV (columns {reader.fieldnames}, "
-                             "expected image, method, metric, value, note); rerun `expokit eval`")
-        for row in reader:
-            if row["metric"] not in metrics:
-                continue
-            try:
-                value = float(row["value"])
-            except ValueError:
-                value = math.nan
-            out.setdefault(row["image"], {}).setdefault(row["method"], {})[row["metric"]] = value
+    for r in read_rows(path):  # no file: no rows; not an eval CSV: InputError
+        if r.metric in metrics:
+            out.setdefault(r.image, {}).setdefault(r.method, {})[r.metric] = r.value
     return out
 
 

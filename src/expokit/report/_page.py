@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from ..batch import read_manifest
+from ..bench.evaluate import best_of
 from ..errors import InputError
 from ._images import Shown, show
-from ._inputs import Bracket, EvalResults, best_of, group_brackets, read_eval
+from ._inputs import Bracket, EvalResults, group_brackets, read_eval
 
 #: Default long side of the thumbnails and of the view images (slider, zoom), in pixels.
 THUMB_SIDE = 200
