@@ -227,6 +227,8 @@ def test_bad_requests_are_refused_before_any_work(tree, tmp_path):
     refused("--method", "debevec", words="--method 'debevec' is not a fuse method")
     refused("-p", "bogus=1", words="bogus")
     refused("--op", "merge", "--calibrate", "magic", words="--calibrate 'magic' is not known")
+    refused("--mask-color", "0,0", words="--mask-color '0,0': expected R,G,B such as 0,0,255")
+    refused("--mask-color", "a,b,c", words="--mask-color 'a,b,c': expected R,G,B")
     refused("--format", "gif", words="--format gif: not a format expokit writes")
     refused("--op", "merge", "--format", "png", words="HDR radiance needs exr, hdr or tif")
     refused("--weights", "lut", words="weights")  # mertens has no weights

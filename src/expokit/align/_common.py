@@ -88,6 +88,23 @@ class AlignResult:
         top, bottom, left, right = self.crop_box()
         return [im[top:bottom, left:right] for im in self.images]
 
+    def common_area(self) -> list[np.ndarray]:
+        """The aligned frames cropped to the area every frame covers, contiguous: what the
+        ``--align`` option of ``fuse`` and ``merge`` goes on with.
+
+        Raises:
+            InputError: if that area is under 2 pixels high or wide.
+
+        >>> r = AlignResult([np.arange(16).reshape(4, 4)], [], [], 0, np.ones((4, 4), bool))
+        >>> r.common_area()[0].flags["C_CONTIGUOUS"]
+        True
+        """
+        top, bottom, left, right = self.crop_box()
+        if bottom - top < 2 or right - left < 2:
+            raise InputError("after alignment the frames share no common area: they may not "
+                             "show the same scene")
+        return [np.ascontiguousarray(im) for im in self.crop()]
+
 
 def check_edges(edges: object) -> str:
     """Check the aligners' ``edges`` option: ``"zero"`` or ``"replicate"``.

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ExpokitError, InputError
+from ..errors import ExpokitError
 from .manifest import input_stats, now, record_path, write_json
 
 
@@ -29,20 +29,15 @@ def _aligned(frames: list[np.ndarray], paths: list[Path], method: str) -> list[n
         return frames
     from ..align import align
 
-    res = align(frames, method=method, paths=paths)  # type: ignore[arg-type]
-    top, bottom, left, right = res.crop_box()
-    if bottom - top < 2 or right - left < 2:
-        raise InputError("after alignment the frames share no common area: they may not show "
-                         "the same scene")
-    return [np.ascontiguousarray(im) for im in res.crop()]
+    return align(frames, method=method, paths=paths).common_area()  # type: ignore[arg-type]
 
 
 def _masks(mask_color: str | None, frames: list[np.ndarray]) -> list[np.ndarray] | None:
     if mask_color is None:
         return None
-    from ..hdr import invalid_mask
+    from ..hdr import invalid_mask, parse_marker
 
-    marker = tuple(int(v) for v in mask_color.split(","))
+    marker = parse_marker(mask_color)
     return [invalid_mask(f, marker=marker) for f in frames]
 
 

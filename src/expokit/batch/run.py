@@ -132,8 +132,10 @@ class BatchConfig:
                 raise InputError(f"--align {self.align!r} is not known: use none, "
                                  + ", ".join(ALIGNERS))
         if self.mask_color is not None:
-            parts = self.mask_color.split(",")
-            if len(parts) != 3 or not all(p.strip().isdigit() for p in parts):
+            from ..hdr import parse_marker
+
+            marker = parse_marker(self.mask_color)
+            if len(marker) != 3 or min(marker) < 0:
                 raise InputError(f"--mask-color {self.mask_color!r}: expected R,G,B such as "
                                  "0,0,255")
         exclude: tuple[str, ...]

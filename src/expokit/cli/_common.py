@@ -266,12 +266,9 @@ def parse_mask_color(text: str | None, frames: list[np.ndarray]) -> list[np.ndar
     """``"0,0,255"`` -> one invalid-pixel mask per frame (None passes through)."""
     if text is None:
         return None
-    from ..hdr import invalid_mask
+    from ..hdr import invalid_mask, parse_marker
 
-    try:
-        marker = tuple(int(v) for v in text.split(","))
-    except ValueError as exc:
-        raise InputError(f"--mask-color {text!r}: expected R,G,B such as 0,0,255") from exc
+    marker = parse_marker(text)
     return [invalid_mask(f, marker=marker) for f in frames]
 
 
@@ -306,14 +303,11 @@ def maybe_align(frames: list[np.ndarray], paths: list[Path], method: str) -> lis
         res = align(frames, method=method, paths=paths)  # type: ignore[arg-type]
     for p, r in zip(paths, res.residuals, strict=True):
         err.print(f"  aligned {p.name}: residual {r:.3g}", highlight=False)
-    top, bottom, left, right = res.crop_box()
+    common = res.common_area()
     h, w = frames[0].shape[:2]
-    if bottom - top < 2 or right - left < 2:
-        raise InputError("after alignment the frames share no common area: they may not show "
-                         "the same scene")
-    if (top, bottom, left, right) != (0, h, 0, w):
-        err.print(f"  cropped to the area every frame covers: {right - left}x{bottom - top} "
-                  f"(from {w}x{h})", highlight=False)
-    return [np.ascontiguousarray(im) for im in res.crop()]
+    if common[0].shape[:2] != (h, w):
+        err.print(f"  cropped to the area every frame covers: {common[0].shape[1]}x"
+                  f"{common[0].shape[0]} (from {w}x{h})", highlight=False)
+    return common
 
 

@@ -26,7 +26,7 @@ import numpy as np
 from .._methods import dispatch
 from .deghost import DEGHOSTERS, Deghost
 from .learned import merge_ahdr
-from .masks import invalid_mask
+from .masks import invalid_mask, parse_marker
 from .merge import MERGERS, SATURATIONS, ResponseName, Saturation, merge_debevec, merge_robertson
 from .response import (
     CalibrationChannels,
@@ -108,6 +108,7 @@ __all__ = [
     "dynamic_range",
     "get_weighting",
     "invalid_mask",
+    "parse_marker",
     "merge",
     "merge_ahdr",
     "merge_debevec",

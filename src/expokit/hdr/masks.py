@@ -10,6 +10,21 @@ from .._checks import check_image
 from ..errors import InputError
 
 
+def parse_marker(text: str) -> tuple[int, ...]:
+    """A marker colour given as text, ``"0,0,255"`` -> ``(0, 0, 255)`` (``--mask-color``).
+
+    Raises:
+        InputError: if a part is not a whole number.
+
+    >>> parse_marker("0, 0, 255")
+    (0, 0, 255)
+    """
+    try:
+        return tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise InputError(f"--mask-color {text!r}: expected R,G,B such as 0,0,255") from None
+
+
 def invalid_mask(
     image: np.ndarray, *, marker: Sequence[float] = (0, 0, 255)
 ) -> np.ndarray:
