@@ -74,13 +74,10 @@ def do_fuse(paths: list[Path], output: Path, params: dict[str, Any]) -> None:
 def do_merge(paths: list[Path], output: Path, params: dict[str, Any]) -> None:
     """``expokit merge``'s steps (exposure times from EXIF or estimated): read, align,
     calibrate, merge, write."""
-    from .._methods import keyword_options
     from ..bracket import Bracket, MissingExposureTimeError
-    from ..hdr import MERGERS, merge
-    from ..hdr import calibrate as run_calibration
+    from ..hdr import calibrate_and_merge
     from ..io import write_image
 
-    method, calibrate = params["method"], params["calibrate"]
     try:
         bracket = Bracket.from_files(paths, estimate=params["estimate_times"],
                                      negative=params["negative"])
@@ -90,20 +87,12 @@ def do_merge(paths: list[Path], output: Path, params: dict[str, Any]) -> None:
             "this bracket alone with expokit merge --times") from None
     shots = [Path(p) for p in bracket.paths if p is not None]  # from_files sorts the shots
     frames = _aligned(list(bracket.images), shots, params["align"])
-    mask = _masks(params["mask_color"], frames)
-    takes = set(keyword_options(MERGERS[method]) or ())
-    merging = dict(params["options"])
-    if "response" in takes:
-        response = None
-        if calibrate != "linear":
-            response = run_calibration(frames, list(bracket.exposure_times), calibrate,
-                                       mask=mask, **params["calibration"])
-        merging["response"] = response
-    if "mask" in takes:
-        merging["mask"] = mask
-    if "deghost" in takes:
-        merging["deghost"] = "reference" if params["deghost"] else None
-    radiance = merge(frames, list(bracket.exposure_times), method, **merging)
+    calibrate = params["calibrate"]
+    radiance = calibrate_and_merge(
+        frames, list(bracket.exposure_times), params["method"],
+        calibration=None if calibrate == "linear" else calibrate,
+        calibration_options=params["calibration"], mask=_masks(params["mask_color"], frames),
+        deghost=params["deghost"], **params["options"])
     write_image(output, radiance, inputs=paths)
 
 

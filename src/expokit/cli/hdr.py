@@ -81,9 +81,7 @@ def merge(
     Learned: expokit merge a.jpg b.jpg c.jpg --times 1/400,1/100,1/25 --method ahdr -o x.exr
     """
     from ..bracket import Bracket, MissingExposureTimeError, parse_times, times_from_list
-    from ..hdr import calibrate as run_calibration
-    from ..hdr import dynamic_range
-    from ..hdr import merge as run_merge
+    from ..hdr import calibrate_and_merge, dynamic_range
     from ..io import write_image
 
     paths = common.bracket_paths(images)
@@ -120,24 +118,15 @@ def merge(
         bracket = Bracket(common.read_frames(paths, negative), t, paths)
     frames = common.maybe_align(list(bracket.images), list(bracket.paths), align)  # type: ignore
     mask = common.parse_mask_color(mask_color, frames)
-    if "response" in takes:
-        response = None
-        with err.status(f"calibrating ({calibrate})"):
-            if calibrate != NO_CALIBRATION:
-                response = run_calibration(
-                    frames, bracket.exposure_times, calibrate,  # type: ignore[arg-type]
-                    mask=mask, **calibration)
-        merging["response"] = response
-    if "mask" in takes:
-        merging["mask"] = mask
-    if "deghost" in takes:
-        merging["deghost"] = "reference" if deghost else None
     # a tiled (learned) merge shows its own progress bar over tiles, which a spinner would hide
-    busy = (contextlib.nullcontext() if "tile" in takes
-            else err.status(f"merging ({method})"))
+    busy = (contextlib.nullcontext() if "tile" in takes else err.status(
+        f"merging ({method})" if "response" not in takes or calibrate == NO_CALIBRATION
+        else f"calibrating ({calibrate}) and merging ({method})"))
     with busy:
-        radiance = run_merge(frames, bracket.exposure_times, method,  # type: ignore[arg-type]
-                             **merging)
+        radiance = calibrate_and_merge(
+            frames, bracket.exposure_times, method,  # type: ignore[arg-type]
+            calibration=None if calibrate == NO_CALIBRATION else calibrate,  # type: ignore
+            calibration_options=calibration, mask=mask, deghost=deghost, **merging)
     write_image(output, radiance, inputs=paths)
     dr = dynamic_range(radiance)
     err.print(f"wrote {output} ({radiance.shape[1]}x{radiance.shape[0]}, {len(paths)} "

@@ -88,6 +88,42 @@ def merge(images: Sequence[np.ndarray], exposure_times: Sequence[float],
     return dispatch(MERGERS, method, "merge method", (images, exposure_times), options)
 
 
+def calibrate_and_merge(images: Sequence[np.ndarray], exposure_times: Sequence[float],
+                        method: MergeMethod = "debevec", *,
+                        calibration: CalibrateMethod | None = "debevec",
+                        calibration_options: dict[str, Any] | None = None,
+                        mask: Sequence[np.ndarray] | None = None, deghost: bool = False,
+                        **options: Any) -> np.ndarray:
+    """What ``expokit merge`` does once the frames are read: calibrate the camera where the
+    merge takes a response, then merge; ``expokit batch --op merge`` runs the same.
+
+    Args:
+        images, exposure_times, method: as :func:`merge`.
+        calibration: calibration method (:data:`CALIBRATORS`), or None for a linear camera;
+            used only by merges that take a ``response``.
+        calibration_options: the calibration's keyword options (``channels``...).
+        mask: invalid-pixel masks, one per image, for the calibration and merges that take
+            one.
+        deghost: suppress moving content, for merges that take ``deghost``.
+        **options: the merge's other keyword options (:func:`merge`).
+
+    Raises:
+        InputError: as :func:`calibrate` and :func:`merge`.
+    """
+    from .._methods import keyword_options
+
+    takes = set(keyword_options(MERGERS[method]) or ()) if method in MERGERS else set()
+    merging = dict(options)
+    if "response" in takes:
+        merging["response"] = None if calibration is None else calibrate(
+            images, exposure_times, calibration, mask=mask, **(calibration_options or {}))
+    if "mask" in takes:
+        merging["mask"] = mask
+    if "deghost" in takes:
+        merging["deghost"] = "reference" if deghost else None
+    return merge(images, exposure_times, method, **merging)
+
+
 __all__ = [
     "CALIBRATORS",
     "CalibrateMethod",
@@ -103,6 +139,7 @@ __all__ = [
     "Weighting",
     "WeightingFunction",
     "calibrate",
+    "calibrate_and_merge",
     "calibrate_debevec",
     "calibrate_robertson",
     "dynamic_range",
