@@ -150,6 +150,14 @@ def error_line(exc: BaseException) -> str:
     return " ".join(text.split()) or type(exc).__name__
 
 
+def blank_row(task: dict[str, Any]) -> dict[str, Any]:
+    """The manifest row of ``task`` before it has run: no inputs read, no output, failed."""
+    return {"key": task["key"], "bracket": task["bracket"], "op": task["op"],
+            "method": task["method"], "params": task["params"], "inputs": [],
+            "output": None, "output_size": None, "output_sha256": None,
+            "status": "failed", "error": None}
+
+
 def run_task(task: dict[str, Any]) -> dict[str, Any]:
     """Do one item and return its manifest row (also written to its record file first).
 
@@ -162,11 +170,7 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
 
     start = time.perf_counter()
     src, dst = Path(task["src"]), Path(task["dst"])
-    row: dict[str, Any] = {
-        "key": task["key"], "bracket": task["bracket"], "op": task["op"],
-        "method": task["method"], "params": task["params"], "inputs": [],
-        "output": None, "output_size": None, "output_sha256": None,
-        "status": "failed", "error": None}
+    row = blank_row(task)
     try:
         known = {i["path"]: i for i in task.get("known") or []}
         row["inputs"] = input_stats(src, task["inputs"], hashes=known)

@@ -18,7 +18,7 @@ from typing import Any
 
 from ..errors import InputError, MissingResourceError
 from . import manifest as mf
-from .ops import error_line, run_task
+from .ops import blank_row, error_line, run_task
 from .plan import OPS, Item, plan_items
 
 log = logging.getLogger(__name__)
@@ -200,11 +200,8 @@ def _failed_row(task: dict[str, Any], error: str) -> dict[str, Any]:
     """The row of an item whose task never returned (its worker kept dying)."""
     from .. import __version__
 
-    return {"key": task["key"], "bracket": task["bracket"], "op": task["op"],
-            "method": task["method"], "params": task["params"], "inputs": task.get("known")
-            or [], "output": None, "output_size": None, "output_sha256": None,
-            "status": "failed", "error": error, "seconds": None, "worker": None,
-            "finished": mf.now(), "expokit": __version__}
+    return {**blank_row(task), "inputs": task.get("known") or [], "error": error,
+            "seconds": None, "worker": None, "finished": mf.now(), "expokit": __version__}
 
 
 def _on_dask(tasks: list[dict[str, Any]], client: Any,
